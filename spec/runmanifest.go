@@ -161,7 +161,9 @@ type checker struct {
 	hashes map[string]string
 }
 
-func (c *checker) errf(format string, args ...any) { c.errs = append(c.errs, fmt.Sprintf(format, args...)) }
+func (c *checker) errf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
 
 func (c *checker) result(m map[string]any) ManifestCheck {
 	r := ManifestCheck{OK: len(c.errs) == 0, Errors: c.errs, CheckedHashes: c.hashes}
