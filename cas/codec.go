@@ -1,0 +1,173 @@
+package cas
+
+import (
+	"fmt"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Stored value formats: the first byte of every chunk value and of every
+// inline object payload. Persisted: do not reorder; append only.
+const (
+	fmtRaw  byte = 0x00 // the bytes themselves
+	fmtZstd byte = 0x01 // one zstd frame
+	fmtS2   byte = 0x02 // one s2 block (klauspost/compress/s2)
+)
+
+// writeFormat is the compressed format new values are written in; see
+// "Compression" in doc.go for the measurements behind the choice.
+const writeFormat = fmtZstd
+
+const (
+	// sampleSize is how much of a value is trial-compressed to decide whether
+	// compressing the whole value pays.
+	sampleSize = 64 << 10
+	// minCompress: shorter values are stored raw.
+	minCompress = 128
+)
+
+// codec holds the Store's shared zstd encoder and decoder. Both are safe for
+// concurrent use (EncodeAll/DecodeAll).
+type codec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+func newCodec(concurrency int) (*codec, error) {
+	enc, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(concurrency),
+		zstd.WithEncoderCRC(false), // BLAKE3 verifies every value
+		zstd.WithWindowSize(maxChunk),
+		zstd.WithZeroFrames(true),
+		zstd.WithLowerEncoderMem(true),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("cas: zstd encoder: %v", err)
+	}
+	dec, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(concurrency),
+		zstd.WithDecoderMaxMemory(maxChunk),
+		zstd.WithDecoderMaxWindow(maxChunk),
+		zstd.WithDecodeAllCapLimit(true),
+		zstd.IgnoreChecksum(true),
+	)
+	if err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("cas: zstd decoder: %v", err)
+	}
+	return &codec{enc: enc, dec: dec}, nil
+}
+
+func (c *codec) close() {
+	c.enc.Close()
+	c.dec.Close()
+}
+
+// getCodec creates the shared codec on first use.
+func (s *Store) getCodec() (*codec, error) {
+	s.codecOnce.Do(func() {
+		s.codec, s.codecErr = newCodec(s.opts.Concurrency)
+	})
+	return s.codec, s.codecErr
+}
+
+// compressInto appends the compressed stored form of p (format byte
+// included) to dst[:0] and reports whether compressing paid; when it did not,
+// dst's content is unspecified and the caller stores p raw.
+func (c *codec) compressInto(dst, p []byte) ([]byte, bool) {
+	if len(p) < minCompress {
+		return dst, false
+	}
+	if len(p) > 2*sampleSize {
+		// Trial run on a sample: skip incompressible data cheaply.
+		trial := c.encodeFormat(dst[:0], p[:sampleSize], writeFormat)
+		if !pays(len(trial)-1, sampleSize) {
+			return dst, false
+		}
+	}
+	out := c.encodeFormat(dst[:0], p, writeFormat)
+	if !pays(len(out)-1, len(p)) {
+		return out, false
+	}
+	return out, true
+}
+
+// pays reports whether compressing n bytes into c bytes saves at least 1/8.
+func pays(c, n int) bool { return c <= n-n/8 }
+
+func (c *codec) encodeFormat(dst, p []byte, f byte) []byte {
+	dst = append(dst, f)
+	switch f {
+	case fmtZstd:
+		return c.enc.EncodeAll(p, dst)
+	case fmtS2:
+		n := s2.MaxEncodedLen(len(p))
+		if cap(dst)-len(dst) < n {
+			nd := make([]byte, len(dst), len(dst)+n)
+			copy(nd, dst)
+			dst = nd
+		}
+		enc := s2.Encode(dst[len(dst):len(dst)+n], p)
+		return dst[:len(dst)+len(enc)]
+	default:
+		return append(dst, p...)
+	}
+}
+
+// encode returns the stored form of p: compressed where it pays, else raw.
+// The result never aliases p.
+func (c *codec) encode(p []byte) []byte {
+	if out, ok := c.compressInto(make([]byte, 0, len(p)/2+64), p); ok {
+		return out
+	}
+	out := make([]byte, 1+len(p))
+	out[0] = fmtRaw
+	copy(out[1:], p)
+	return out
+}
+
+// decode appends the logical bytes of stored value v to dst[:0], which
+// must have capacity for size bytes. It never produces more than size bytes
+// (a decompression bomb stops there) and returns an error wrapping
+// [ErrUnknownFormat] for an unknown format byte, or [ErrDigestMismatch]
+// when the value does not decode to exactly size bytes.
+func (c *codec) decode(dst, v []byte, size int) ([]byte, error) {
+	if len(v) == 0 {
+		return nil, fmt.Errorf("empty stored value: %w", ErrDigestMismatch)
+	}
+	if cap(dst) < size {
+		dst = make([]byte, 0, size)
+	}
+	dst = dst[:0:size]
+	f, payload := v[0], v[1:]
+	switch f {
+	case fmtRaw:
+		if len(payload) != size {
+			return nil, fmt.Errorf("stored %d bytes, want %d: %w", len(payload), size, ErrDigestMismatch)
+		}
+		return append(dst, payload...), nil
+	case fmtZstd:
+		out, err := c.dec.DecodeAll(payload, dst)
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %v: %w", err, ErrDigestMismatch)
+		}
+		if len(out) != size {
+			return nil, fmt.Errorf("decoded %d bytes, want %d: %w", len(out), size, ErrDigestMismatch)
+		}
+		return out, nil
+	case fmtS2:
+		n, err := s2.DecodedLen(payload)
+		if err != nil || n != size {
+			return nil, fmt.Errorf("s2 block of %d bytes, want %d: %w", n, size, ErrDigestMismatch)
+		}
+		out, err := s2.Decode(dst[:size], payload)
+		if err != nil {
+			return nil, fmt.Errorf("s2: %v: %w", err, ErrDigestMismatch)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("format byte 0x%02x: %w", f, ErrUnknownFormat)
+	}
+}

@@ -1,0 +1,14 @@
+//go:build !unix
+
+package cas
+
+import (
+	"errors"
+	"os"
+)
+
+func tryLock(f *os.File) (bool, error) {
+	return false, errors.New("cas: store locking is not supported on this platform")
+}
+
+func unlock(f *os.File) error { return nil }

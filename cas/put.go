@@ -1,0 +1,444 @@
+package cas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/zeebo/blake3"
+)
+
+// putStats counts what one Put did. Tests use it to check deduplication.
+type putStats struct {
+	chunks    int   // chunks the object consists of (0 when stored inline)
+	newChunks int   // chunks written because they were not stored yet
+	stored    int64 // bytes of stored values written for chunks
+}
+
+// touchAge: re-putting an object whose record is older than this rewrites
+// the record with a fresh creation time, so GC's grace period protects it
+// again.
+const touchAge = time.Hour
+
+// readStep is how much the chunker reads at a time while looking for a
+// boundary; it bounds the bytes copied to the next chunk buffer after a cut.
+const readStep = 128 << 10
+
+var (
+	// chunkBufs hold one chunk each: byte 0 is reserved for the format
+	// byte, so a raw chunk is stored without copying.
+	chunkBufs = sync.Pool{New: func() any { b := make([]byte, 1+maxChunk); return &b }}
+	// compBufs receive compressed chunks.
+	compBufs = sync.Pool{New: func() any { b := make([]byte, 0, maxChunk/2); return &b }}
+	// headBufs receive the first minChunk bytes of every Put, which decide
+	// between an inline and a chunked object.
+	headBufs = sync.Pool{New: func() any { b := make([]byte, minChunk); return &b }}
+)
+
+// Put reads r to EOF and stores its content as one object of kind
+// opts.Kind, returning its [Info]. Content below 256 KiB is stored inline in
+// the object record; larger content is split into content-defined chunks,
+// each stored once under its own BLAKE3 (chunks already stored are not
+// written again). Memory stays bounded whatever the size of the content.
+//
+// If opts.Expected or opts.Size is set and the content does not match, Put
+// returns an error wrapping [ErrDigestMismatch] or [ErrSizeMismatch] and the
+// object is not committed (chunks it wrote stay invisible until GC removes
+// them). A cancelled ctx stops Put with ctx.Err(); errors reading r are
+// returned wrapped. Putting content that is already stored is cheap and
+// returns the stored Info; content stored as a blob and later put as a tree
+// becomes a tree (the kind never goes back), so Info.Kind is the stored kind.
+// Put does not close r.
+func (s *Store) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, error) {
+	info, _, err := s.put(ctx, r, opts)
+	return info, err
+}
+
+func (s *Store) put(ctx context.Context, r io.Reader, opts PutOptions) (Info, putStats, error) {
+	var st putStats
+	if err := s.enter(); err != nil {
+		return Info{}, st, err
+	}
+	defer s.leave()
+	if err := ctx.Err(); err != nil {
+		return Info{}, st, err
+	}
+	kind := opts.Kind
+	if kind == 0 {
+		kind = KindBlob
+	}
+	if kind != KindBlob && kind != KindTree {
+		return Info{}, st, fmt.Errorf("cas: put: unknown kind %d (want KindBlob or KindTree)", kind)
+	}
+	var want *sum
+	if opts.Expected != "" {
+		w, err := toSum(opts.Expected)
+		if err != nil {
+			return Info{}, st, fmt.Errorf("cas: put: expected digest: %w", err)
+		}
+		want = &w
+	}
+	c, err := s.getCodec()
+	if err != nil {
+		return Info{}, st, err
+	}
+	if opts.Size > 0 {
+		r = io.LimitReader(r, opts.Size+1)
+	}
+
+	s.gcMu.RLock()
+	defer s.gcMu.RUnlock()
+
+	hb := headBufs.Get().(*[]byte)
+	defer headBufs.Put(hb)
+	n, err := io.ReadFull(r, *hb)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		info, err := s.putInline(ctx, c, (*hb)[:n], kind, opts, want)
+		return info, st, err
+	case err != nil:
+		return Info{}, st, fmt.Errorf("cas: put: read: %w", err)
+	}
+	return s.putChunked(ctx, c, *hb, r, kind, opts, want)
+}
+
+func (s *Store) putInline(ctx context.Context, c *codec, data []byte, kind Kind, opts PutOptions, want *sum) (Info, error) {
+	if opts.Size > 0 && int64(len(data)) != opts.Size {
+		return Info{}, fmt.Errorf("cas: put: read %d bytes, want %d: %w", len(data), opts.Size, ErrSizeMismatch)
+	}
+	sm := sum(blake3.Sum256(data))
+	if want != nil && sm != *want {
+		return Info{}, fmt.Errorf("cas: put: content is %s, want %s: %w", sm.digest(), want.digest(), ErrDigestMismatch)
+	}
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
+	rec := &record{kind: kind, size: int64(len(data)), created: time.Now(), inline: c.encode(data)}
+	return s.commitObject(sm, rec)
+}
+
+// commitObject writes the record of object sm unless an equivalent, recent
+// record is already there. It returns the stored object's Info.
+func (s *Store) commitObject(sm sum, rec *record) (Info, error) {
+	key := objectKey(sm)
+	for {
+		err := s.db.Update(func(txn *badger.Txn) error {
+			item, err := txn.Get(key)
+			switch {
+			case errors.Is(err, badger.ErrKeyNotFound):
+				return txn.Set(key, rec.encode())
+			case err != nil:
+				return err
+			}
+			var old record
+			var oldErr error
+			if err := item.Value(func(v []byte) error {
+				old, oldErr = decodeRecord(v)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if oldErr == nil && old.size == rec.size {
+				if old.kind == KindTree {
+					rec.kind = KindTree
+				}
+				if old.kind == rec.kind && time.Since(old.created) < touchAge {
+					return nil
+				}
+			}
+			// A damaged old record is replaced by the good new one.
+			return txn.Set(key, rec.encode())
+		})
+		if errors.Is(err, badger.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Info{}, fmt.Errorf("cas: put %s: %v", sm.digest(), err)
+		}
+		return Info{Digest: sm.digest(), Kind: rec.kind, Size: rec.size}, nil
+	}
+}
+
+// chunkJob is one chunk on its way through the Put pipeline: the chunker
+// fills it, the whole-stream hasher and a worker (hash, dedup check,
+// compress) process it concurrently, the writer commits it. It goes back to
+// the pool when both the hasher and the writer are done with it.
+type chunkJob struct {
+	idx  int
+	buf  *[]byte // pooled; (*buf)[0] is the raw format byte
+	n    int
+	sum  sum
+	val  []byte  // stored value to write; nil if already stored
+	comp *[]byte // pooled buffer behind val, if compressed
+	refs atomic.Int32
+}
+
+func (j *chunkJob) data() []byte { return (*j.buf)[1 : 1+j.n] }
+
+func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.Reader, kind Kind, opts PutOptions, want *sum) (Info, putStats, error) {
+	var st putStats
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+
+	conc := s.opts.Concurrency
+	depth := 2*conc + 4 // chunks in flight: bounds memory to depth × 2 × maxChunk
+	sem := make(chan struct{}, depth)
+	workCh := make(chan *chunkJob, depth)
+	hashCh := make(chan *chunkJob, depth)
+	writeCh := make(chan *chunkJob, depth)
+
+	release := func(j *chunkJob) {
+		if j.refs.Add(-1) != 0 {
+			return
+		}
+		chunkBufs.Put(j.buf)
+		if j.comp != nil {
+			compBufs.Put(j.comp)
+		}
+		<-sem
+	}
+	newJob := func() *chunkJob {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		j := &chunkJob{buf: chunkBufs.Get().(*[]byte)}
+		(*j.buf)[0] = fmtRaw
+		return j
+	}
+
+	// Whole-stream hash, in order.
+	whole := blake3.New()
+	hashDone := make(chan struct{})
+	go func() {
+		defer close(hashDone)
+		for j := range hashCh {
+			whole.Write(j.data())
+			release(j)
+		}
+	}()
+
+	// Workers: chunk hash, dedup check, compression.
+	var seenMu sync.Mutex
+	seen := make(map[sum]bool)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range workCh {
+				if ctx.Err() == nil {
+					s.prepareChunk(ctx, c, j, &seenMu, seen, cancel)
+				}
+				writeCh <- j
+			}
+		}()
+	}
+
+	// Writer: batches new chunks into transactions of bounded size.
+	var chunks []chunkRef
+	writeDone := make(chan struct{})
+	go func() {
+		defer close(writeDone)
+		var txn *badger.Txn
+		var pending []*chunkJob
+		var pendingBytes int
+		flush := func() {
+			if txn != nil {
+				if err := txn.Commit(); err != nil {
+					cancel(fmt.Errorf("cas: put: write chunks: %v", err))
+				}
+				txn = nil
+			}
+			for _, j := range pending {
+				release(j)
+			}
+			pending, pendingBytes = pending[:0], 0
+		}
+		for j := range writeCh {
+			for len(chunks) <= j.idx {
+				chunks = append(chunks, chunkRef{})
+			}
+			chunks[j.idx] = chunkRef{sum: j.sum, size: int64(j.n)}
+			if j.val == nil || ctx.Err() != nil {
+				release(j)
+				continue
+			}
+			if txn == nil {
+				txn = s.db.NewTransaction(true)
+			}
+			e := badger.NewEntry(chunkKey(j.sum), j.val)
+			err := txn.SetEntry(e)
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				flush()
+				txn = s.db.NewTransaction(true)
+				err = txn.SetEntry(e)
+			}
+			if err != nil {
+				cancel(fmt.Errorf("cas: put: write chunks: %v", err))
+				release(j)
+				continue
+			}
+			st.newChunks++
+			st.stored += int64(len(j.val))
+			pending = append(pending, j)
+			pendingBytes += len(j.val)
+			if len(pending) >= depth/2 || pendingBytes >= 32<<20 {
+				flush()
+			}
+		}
+		flush()
+		if txn != nil {
+			txn.Discard()
+		}
+	}()
+
+	// Chunker, in this goroutine.
+	var total int64
+	readErr := func() error {
+		var cut cutter
+		cur := newJob()
+		if cur == nil {
+			return nil
+		}
+		data := (*cur.buf)[1:]
+		n := copy(data, head)
+		total = int64(n)
+		eof := false
+		idx := 0
+		for {
+			k := cut.next(data[:n])
+			if k < 0 && !eof {
+				m, err := io.ReadFull(r, data[n:min(n+readStep, maxChunk)])
+				n += m
+				total += int64(m)
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					eof = true
+				} else if err != nil {
+					chunkBufs.Put(cur.buf)
+					<-sem
+					return fmt.Errorf("cas: put: read: %w", err)
+				}
+				if opts.Size > 0 && total > opts.Size {
+					chunkBufs.Put(cur.buf)
+					<-sem
+					return fmt.Errorf("cas: put: content exceeds %d bytes: %w", opts.Size, ErrSizeMismatch)
+				}
+				continue
+			}
+			if k < 0 {
+				k = n
+			}
+			if k == 0 { // end of stream right after a cut
+				chunkBufs.Put(cur.buf)
+				<-sem
+				return nil
+			}
+			var next *chunkJob
+			if n > k || !eof {
+				if next = newJob(); next == nil {
+					chunkBufs.Put(cur.buf)
+					<-sem
+					return nil
+				}
+				copy((*next.buf)[1:], data[k:n])
+			}
+			cur.idx, cur.n = idx, k
+			cur.refs.Store(2)
+			hashCh <- cur
+			workCh <- cur
+			idx++
+			if next == nil {
+				return nil
+			}
+			cur, data, n = next, (*next.buf)[1:], n-k
+			cut.reset()
+			if eof && n == 0 {
+				chunkBufs.Put(cur.buf)
+				<-sem
+				return nil
+			}
+		}
+	}()
+	close(workCh)
+	close(hashCh)
+	wg.Wait()
+	close(writeCh)
+	<-writeDone
+	<-hashDone
+
+	if err := parent.Err(); err != nil {
+		return Info{}, st, err
+	}
+	if readErr != nil {
+		return Info{}, st, readErr
+	}
+	if err := context.Cause(ctx); err != nil {
+		return Info{}, st, err
+	}
+	if opts.Size > 0 && total != opts.Size {
+		return Info{}, st, fmt.Errorf("cas: put: read %d bytes, want %d: %w", total, opts.Size, ErrSizeMismatch)
+	}
+	var sm sum
+	whole.Sum(sm[:0])
+	if want != nil && sm != *want {
+		return Info{}, st, fmt.Errorf("cas: put: content is %s, want %s: %w", sm.digest(), want.digest(), ErrDigestMismatch)
+	}
+	st.chunks = len(chunks)
+	rec := &record{kind: kind, size: total, created: time.Now(), chunked: true, chunks: chunks}
+	info, err := s.commitObject(sm, rec)
+	return info, st, err
+}
+
+// prepareChunk hashes j and, unless the chunk is stored already (or being
+// stored by this Put), prepares its stored value.
+func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, seenMu *sync.Mutex, seen map[sum]bool, cancel context.CancelCauseFunc) {
+	d := j.data()
+	j.sum = blake3.Sum256(d)
+	seenMu.Lock()
+	dup := seen[j.sum]
+	seen[j.sum] = true
+	seenMu.Unlock()
+	if dup {
+		return
+	}
+	ok, err := s.hasKey(chunkKey(j.sum))
+	if err != nil {
+		cancel(err)
+		return
+	}
+	if ok {
+		return
+	}
+	cb := compBufs.Get().(*[]byte)
+	out, ok := c.compressInto((*cb)[:0], d)
+	if ok {
+		*cb = out
+		j.val, j.comp = out, cb
+		return
+	}
+	compBufs.Put(cb)
+	j.val = (*j.buf)[:1+j.n]
+}
+
+// hasKey reports whether key is present.
+func (s *Store) hasKey(key []byte) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(key)
+		return err
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("cas: %v", err)
+	}
+}

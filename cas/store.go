@@ -1,0 +1,349 @@
+package cas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Options configure [Init] and [Open]. The zero value is ready to use.
+type Options struct {
+	// InMemory keeps the whole store in memory (Badger's in-memory mode):
+	// dir is ignored, nothing touches the disk and no lock is taken. Init and
+	// Open both return a new, empty store. Meant for tests.
+	InMemory bool
+
+	// LockTimeout bounds how long Init and Open wait for another process to
+	// release the store lock before they give up with [ErrLocked].
+	// ≤0 means 10 minutes.
+	LockTimeout time.Duration
+
+	// Concurrency is the number of goroutines one Put uses to hash and
+	// compress chunks. ≤0 means runtime.GOMAXPROCS(0).
+	Concurrency int
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 10 * time.Minute
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	return o
+}
+
+// Names inside the store directory.
+const (
+	formatFile = "format"
+	lockFile   = "lock"
+	dbDir      = "db"
+	tmpDir     = "tmp"
+
+	formatName    = "rigor-store"
+	formatVersion = 1
+)
+
+type formatHeader struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+}
+
+// Store is the Badger-backed content-addressed store. It implements
+// [Getter], [Putter], [Walker], [Refs], [Indexer] and [StatCache]. All
+// methods are safe for concurrent use. After [Store.Close] every method
+// returns [ErrClosed].
+type Store struct {
+	db   *badger.DB
+	dir  string
+	lock *os.File // nil in memory
+	opts Options
+
+	// gcMu keeps GC from sweeping while a Put or SetRef is in flight: those
+	// hold it shared, GC holds it exclusively.
+	gcMu sync.RWMutex
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	active int // calls in flight, see enter
+	closed bool
+
+	codecOnce sync.Once
+	codec     *codec
+	codecErr  error
+}
+
+var (
+	_ Getter    = (*Store)(nil)
+	_ Putter    = (*Store)(nil)
+	_ Walker    = (*Store)(nil)
+	_ Refs      = (*Store)(nil)
+	_ Indexer   = (*Store)(nil)
+	_ StatCache = (*Store)(nil)
+)
+
+// Init creates a new store in dir (the ".rigor" directory itself), creating
+// dir if needed. It returns an error wrapping [ErrStoreExists] if dir already
+// holds a store (or the remains of one): it never clobbers. It waits for the
+// store lock like [Open].
+func Init(ctx context.Context, dir string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if opts.InMemory {
+		return openDB(ctx, "", nil, opts)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cas: init %s: %w", dir, err)
+	}
+	lf, err := acquireLock(ctx, dir, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Store, error) {
+		releaseLock(lf)
+		return nil, err
+	}
+	for _, name := range []string{formatFile, dbDir} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return fail(fmt.Errorf("%s: %w (open it instead, or choose an empty directory)", dir, ErrStoreExists))
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fail(fmt.Errorf("cas: init %s: %w", dir, err))
+		}
+	}
+	for _, name := range []string{dbDir, tmpDir} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			return fail(fmt.Errorf("cas: init %s: %w", dir, err))
+		}
+	}
+	s, err := openDB(ctx, dir, lf, opts)
+	if err != nil {
+		return fail(err)
+	}
+	// The format file goes last: until it exists the directory is not a store.
+	hdr, _ := json.Marshal(formatHeader{Format: formatName, Version: formatVersion})
+	if err := writeFileAtomic(filepath.Join(dir, formatFile), append(hdr, '\n')); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("cas: init %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// Open opens the store in dir. It returns an error wrapping [ErrNotStore] if
+// dir does not hold a store of a version this package reads. Only one
+// process has a store open at a time: Open waits, polling with jittered
+// backoff, until the holder closes it, ctx is done (ctx.Err() is returned)
+// or Options.LockTimeout passes ([ErrLocked]). The lock is held until
+// [Store.Close].
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if opts.InMemory {
+		return openDB(ctx, "", nil, opts)
+	}
+	if err := checkFormat(dir); err != nil {
+		return nil, err
+	}
+	lf, err := acquireLock(ctx, dir, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	// Leftovers of a crashed process; nothing in tmp/ outlives its writer.
+	tmp := filepath.Join(dir, tmpDir)
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		releaseLock(lf)
+		return nil, fmt.Errorf("cas: open %s: %w", dir, err)
+	}
+	s, err := openDB(ctx, dir, lf, opts)
+	if err != nil {
+		releaseLock(lf)
+		return nil, err
+	}
+	return s, nil
+}
+
+func checkFormat(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, formatFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w (no %s file; run init first)", dir, ErrNotStore, formatFile)
+	}
+	if err != nil {
+		return fmt.Errorf("cas: open %s: %w", dir, err)
+	}
+	var h formatHeader
+	if err := json.Unmarshal(b, &h); err != nil || h.Format != formatName {
+		return fmt.Errorf("%s: %w (unrecognised %s file)", dir, ErrNotStore, formatFile)
+	}
+	if h.Version != formatVersion {
+		return fmt.Errorf("%s: %w (store version %d, this rigor reads version %d)", dir, ErrNotStore, h.Version, formatVersion)
+	}
+	return nil
+}
+
+func acquireLock(ctx context.Context, dir string, timeout time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cas: lock %s: %w", dir, err)
+	}
+	deadline := time.Now().Add(timeout)
+	wait := 2 * time.Millisecond
+	for {
+		ok, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cas: lock %s: %w", dir, err)
+		}
+		if ok {
+			return f, nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w (waited %v; another rigor holds it, or raise the lock timeout)", dir, ErrLocked, timeout)
+		}
+		// Full jitter keeps eight waiting processes from polling in step.
+		d := min(time.Duration(rand.Int64N(int64(wait)))+time.Millisecond, left)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			f.Close()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
+
+func releaseLock(f *os.File) {
+	if f != nil {
+		unlock(f)
+		f.Close()
+	}
+}
+
+// badgerOptions tunes Badger for a chunk store: big values live in the value
+// log (ValueThreshold), the LSM tree holds keys, small records and value
+// pointers; memory is capped so a Put of any size stays well under 400 MB.
+func badgerOptions(dir string, inMemory bool) badger.Options {
+	o := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithInMemory(inMemory).
+		WithSyncWrites(false).
+		WithMetricsEnabled(false).
+		WithValueThreshold(valueThreshold).
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(3).
+		WithBlockCacheSize(16 << 20).
+		WithIndexCacheSize(16 << 20).
+		WithNumCompactors(2).
+		WithValueLogFileSize(256 << 20).
+		WithCompression(options.None) // values are compressed by us where it pays
+	if inMemory {
+		o.Dir, o.ValueDir = "", ""
+	}
+	return o
+}
+
+// valueThreshold: values at least this long go to Badger's value log.
+const valueThreshold = 1 << 10
+
+func openDB(ctx context.Context, dir string, lf *os.File, opts Options) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path := ""
+	if !opts.InMemory {
+		path = filepath.Join(dir, dbDir)
+	}
+	db, err := badger.Open(badgerOptions(path, opts.InMemory))
+	if err != nil {
+		return nil, fmt.Errorf("cas: open %s: %v", dir, err)
+	}
+	s := &Store{db: db, dir: dir, lock: lf, opts: opts}
+	s.cond = sync.NewCond(&s.mu)
+	return s, nil
+}
+
+// Close closes the store and releases its lock. It waits for calls in
+// flight; readers returned by [Store.Open] fail with [ErrClosed] afterwards.
+// Closing twice returns [ErrClosed].
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	for s.active > 0 {
+		s.cond.Wait()
+	}
+	s.mu.Unlock()
+	err := s.db.Close()
+	if s.codec != nil {
+		s.codec.close()
+	}
+	releaseLock(s.lock)
+	if err != nil {
+		return fmt.Errorf("cas: close: %v", err)
+	}
+	return nil
+}
+
+// enter registers a call in flight; every exported method that touches the
+// database calls it first and leave when done. Calls nest freely.
+func (s *Store) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.active++
+	return nil
+}
+
+func (s *Store) leave() {
+	s.mu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.cond.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+// Dir returns the store directory ("" for an in-memory store).
+func (s *Store) Dir() string { return s.dir }
+
+// writeFileAtomic writes data to a temporary file next to path, syncs it and
+// renames it into place; on error the temporary file is removed.
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
