@@ -239,12 +239,12 @@ func DecodeRunSummary(data []byte) (*RunSummary, error) {
 // the child's rusage, so they cover the child and the descendants it waited
 // for.
 type Resources struct {
-	WallMS       int64 `json:"wall_ms"`
-	UserCPUMS    int64 `json:"user_cpu_ms"`
-	SystemCPUMS  int64 `json:"system_cpu_ms"`
-	PeakRSSBytes int64 `json:"peak_rss_bytes"`
-	StdoutBytes  int64 `json:"stdout_bytes"`
-	StderrBytes  int64 `json:"stderr_bytes"`
+	WallMS       int64  `json:"wall_ms"`
+	UserCPUMS    int64  `json:"user_cpu_ms"`
+	SystemCPUMS  int64  `json:"system_cpu_ms"`
+	PeakRSSBytes int64  `json:"peak_rss_bytes"`
+	StdoutBytes  int64  `json:"stdout_bytes"`
+	StderrBytes  int64  `json:"stderr_bytes"`
 	GPU          GPUUse `json:"gpu"`
 }
 
