@@ -41,7 +41,7 @@ var (
 )
 
 // Put reads r to EOF and stores its content as one object of kind
-// opts.Kind, returning its [Info]. Content below 256 KiB is stored inline in
+// opts.Kind, returning its [Info]. Content below 256 KiB (64 KiB in memory) is stored inline in
 // the object record; larger content is split into content-defined chunks,
 // each stored once under its own BLAKE3 (chunks already stored are not
 // written again). Memory stays bounded whatever the size of the content.
@@ -96,7 +96,7 @@ func (s *Store) put(ctx context.Context, r io.Reader, opts PutOptions) (Info, pu
 
 	hb := headBufs.Get().(*[]byte)
 	defer headBufs.Put(hb)
-	n, err := io.ReadFull(r, *hb)
+	n, err := io.ReadFull(r, (*hb)[:s.cdc.min])
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		info, err := s.putInline(ctx, c, (*hb)[:n], kind, opts, want)
@@ -104,7 +104,7 @@ func (s *Store) put(ctx context.Context, r io.Reader, opts PutOptions) (Info, pu
 	case err != nil:
 		return Info{}, st, fmt.Errorf("cas: put: read: %w", err)
 	}
-	return s.putChunked(ctx, c, *hb, r, kind, opts, want)
+	return s.putChunked(ctx, c, (*hb)[:n], r, kind, opts, want)
 }
 
 func (s *Store) putInline(ctx context.Context, c *codec, data []byte, kind Kind, opts PutOptions, want *sum) (Info, error) {
@@ -302,7 +302,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 	// Chunker, in this goroutine.
 	var total int64
 	readErr := func() error {
-		var cut cutter
+		cut := cutter{p: s.cdc}
 		cur := newJob()
 		if cur == nil {
 			return nil
@@ -315,7 +315,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 		for {
 			k := cut.next(data[:n])
 			if k < 0 && !eof {
-				m, err := io.ReadFull(r, data[n:min(n+readStep, maxChunk)])
+				m, err := io.ReadFull(r, data[n:min(n+readStep, s.cdc.max)])
 				n += m
 				total += int64(m)
 				if err == io.EOF || err == io.ErrUnexpectedEOF {

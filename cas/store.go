@@ -79,6 +79,8 @@ type Store struct {
 	active int // calls in flight, see enter
 	closed bool
 
+	cdc *cdcParams // chunking parameters
+
 	codecOnce sync.Once
 	codec     *codec
 	codecErr  error
@@ -249,7 +251,9 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 		WithValueLogFileSize(256 << 20).
 		WithCompression(options.None) // values are compressed by us where it pays
 	if inMemory {
+		// In memory the threshold is a cap on value size instead.
 		o.Dir, o.ValueDir = "", ""
+		o.ValueThreshold = 1 << 20
 	}
 	return o
 }
@@ -269,7 +273,10 @@ func openDB(ctx context.Context, dir string, lf *os.File, opts Options) (*Store,
 	if err != nil {
 		return nil, fmt.Errorf("cas: open %s: %v", dir, err)
 	}
-	s := &Store{db: db, dir: dir, lock: lf, opts: opts}
+	s := &Store{db: db, dir: dir, lock: lf, opts: opts, cdc: &defaultCDC}
+	if opts.InMemory {
+		s.cdc = &memoryCDC
+	}
 	s.cond = sync.NewCond(&s.mu)
 	return s, nil
 }
