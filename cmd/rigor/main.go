@@ -21,5 +21,23 @@ func run(args []string) int {
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if err != nil && !g.json {
+		// Flag parsing may have stopped before --json was seen (an unknown
+		// command, say); the error must still come out as JSON.
+		g.json = wantsJSON(args)
+	}
 	return reportError(g, err)
+}
+
+// wantsJSON reports whether --json appears among the flags of args.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
 }

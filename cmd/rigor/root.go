@@ -43,6 +43,11 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 
 	// Commands, one file each (cmd_<verb>.go). Keep this list sorted.
 	root.AddCommand(
+		newAddCmd(g),
+		newCatCmd(g),
+		newGetCmd(g),
+		newInitCmd(g),
+		newLsCmd(g),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// progress draws a one-line progress indicator on stderr, only when stderr
+// is a terminal, not in CI, and not with -q or --json. It redraws at most
+// every 100 ms. A nil *progress is valid and draws nothing.
+type progress struct {
+	mu    sync.Mutex
+	label string
+	total int64
+	cur   int64
+	start time.Time
+	last  time.Time
+	f     *os.File
+}
+
+func newProgress(g *globalOptions, label string, total int64) *progress {
+	if g.quiet || g.json || os.Getenv("CI") != "" {
+		return nil
+	}
+	f, ok := g.stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return &progress{label: label, total: total, start: time.Now(), f: f}
+}
+
+// set records the bytes done so far; it is safe for concurrent use.
+func (p *progress) set(done int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur = done
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond || now.Sub(p.start) < 500*time.Millisecond {
+		return
+	}
+	p.last = now
+	p.draw(now)
+}
+
+func (p *progress) setTotal(total int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.total = total
+	p.mu.Unlock()
+}
+
+func (p *progress) draw(now time.Time) {
+	rate := float64(p.cur) / now.Sub(p.start).Seconds()
+	if p.total > 0 {
+		pct := float64(p.cur) * 100 / float64(p.total)
+		fmt.Fprintf(p.f, "\r%s: %5.1f%% %s / %s  %s/s   ", p.label, pct, humanBytes(p.cur), humanBytes(p.total), humanBytes(int64(rate)))
+		return
+	}
+	fmt.Fprintf(p.f, "\r%s: %s  %s/s   ", p.label, humanBytes(p.cur), humanBytes(int64(rate)))
+}
+
+// done clears the line if anything was drawn.
+func (p *progress) done() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.last.IsZero() {
+		fmt.Fprintf(p.f, "\r%*s\r", 72, "")
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# make bench: the store benchmark of issue 2, against b3sum, git and restic in
+# the same run, plus the Go micro-benchmarks. Writes figures to BENCHMARKS.md.
+#
+#   SCALE=1.0  size of the generated tree (1.0 is about 1 GB)
+#   WORK=bench-work  where data, stores and repositories go (deleted after unless KEEP=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE=${SCALE:-1.0}
+WORK=${WORK:-bench-work}
+RIGOR=$PWD/bin/rigor
+
+need=()
+for tool in b3sum git restic; do command -v $tool >/dev/null 2>&1 || need+=($tool); done
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "bench: installing ${need[*]}" >&2
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+DATA=$WORK/data
+if [ ! -f "$DATA/.complete-$SCALE" ]; then
+	rm -rf "$DATA"
+	echo "bench: generating data (scale $SCALE)" >&2
+	go run ./internal/tools/benchgen -dir "$DATA" -scale "$SCALE"
+	touch "$DATA/.complete-$SCALE"
+fi
+DATA_BYTES=$(du -sb --exclude='.complete-*' "$DATA" | cut -f1)
+DATA_FILES=$(find "$DATA" -type f ! -name '.complete-*' | wc -l)
+# Warm the page cache so that every tool reads from memory alike.
+find "$DATA" -type f -print0 | xargs -0 cat >/dev/null
+
+# measure NAME CMD...: runs CMD, records wall seconds and peak RSS (KiB).
+declare -A WALL RSS
+measure() {
+	local name=$1; shift
+	if ! /usr/bin/time -f '%e %M' -o "$WORK/$name.time" "$@" >/dev/null 2>"$WORK/$name.err"; then
+		echo "bench: $name failed:" >&2; cat "$WORK/$name.err" >&2; exit 1
+	fi
+	local out
+	out=$(tail -1 "$WORK/$name.time")
+	WALL[$name]=${out% *}
+	RSS[$name]=${out#* }
+	printf 'bench: %-18s %8.2f s  %7d KiB peak\n' "$name" "${WALL[$name]}" "${RSS[$name]}" >&2
+}
+
+rm -rf "$WORK/rigor" "$WORK/git" "$WORK/restic" "$WORK/restic-cache"
+"$RIGOR" init "$WORK/rigor" -q
+measure rigor_add_first  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
+measure rigor_add_again  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
+measure b3sum            bash -c "find '$DATA' -type f -print0 | xargs -0 b3sum >/dev/null"
+mkdir -p "$WORK/git"
+git init -q --bare "$WORK/git/repo.git"
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+measure git_add_commit   bash -c "GIT_DIR='$WORK/git/repo.git' GIT_WORK_TREE='$DATA' git add -A && GIT_DIR='$WORK/git/repo.git' GIT_WORK_TREE='$DATA' git commit -qm bench"
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$WORK/restic-cache
+restic init -q --repo "$WORK/restic" >/dev/null
+measure restic_first     restic -q --repo "$WORK/restic" backup "$DATA"
+measure restic_again     restic -q --repo "$WORK/restic" backup "$DATA"
+
+SZ_RIGOR=$(du -sb "$WORK/rigor/.rigor" | cut -f1)
+SZ_RESTIC=$(du -sb "$WORK/restic" | cut -f1)
+SZ_GIT=$(du -sb "$WORK/git/repo.git" | cut -f1)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0) a = 0.001; printf "%.1f", b / a }'; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s == 0) s = 0.001; printf "%.0f", b / 1048576 / s }'; }
+
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+NCPU=$(nproc)
+TABLE=$(cat <<TBL
+Data: $(mb "$DATA_BYTES") MiB in $DATA_FILES files (scale $SCALE), warm page cache. Machine: $CPU, $NCPU cores. $(date -u +%Y-%m-%d).
+Command: \`make bench\` (scripts/bench.sh). restic $(restic version | cut -d' ' -f2), git $(git --version | cut -d' ' -f3), b3sum $(b3sum --version | cut -d' ' -f2).
+
+| step | wall s | MiB/s | peak RSS MiB | ratio (peer / rigor) |
+|---|---:|---:|---:|---|
+| rigor add (first) | ${WALL[rigor_add_first]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_first]}") | $((RSS[rigor_add_first]/1024)) | restic first / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[restic_first]}")x (target ≥ 4x); git / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[git_add_commit]}")x (target ≥ 15x) |
+| rigor add (unchanged) | ${WALL[rigor_add_again]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_again]}") | $((RSS[rigor_add_again]/1024)) | restic second / rigor = $(ratio "${WALL[rigor_add_again]}" "${WALL[restic_again]}")x (target ≥ 4x) |
+| b3sum (hash only) | ${WALL[b3sum]} | $(mbps "$DATA_BYTES" "${WALL[b3sum]}") | $((RSS[b3sum]/1024)) | b3sum / rigor first = $(ratio "${WALL[rigor_add_first]}" "${WALL[b3sum]}")x |
+| git add -A && commit | ${WALL[git_add_commit]} | $(mbps "$DATA_BYTES" "${WALL[git_add_commit]}") | $((RSS[git_add_commit]/1024)) | |
+| restic backup (first) | ${WALL[restic_first]} | $(mbps "$DATA_BYTES" "${WALL[restic_first]}") | $((RSS[restic_first]/1024)) | |
+| restic backup (second) | ${WALL[restic_again]} | $(mbps "$DATA_BYTES" "${WALL[restic_again]}") | $((RSS[restic_again]/1024)) | |
+
+| store | size MiB | vs restic |
+|---|---:|---:|
+| rigor .rigor/ | $(mb "$SZ_RIGOR") | $(awk -v a="$SZ_RIGOR" -v b="$SZ_RESTIC" 'BEGIN { printf "%.2f", a / b }')x |
+| restic repository | $(mb "$SZ_RESTIC") | 1.00x |
+| git objects | $(mb "$SZ_GIT") | $(awk -v a="$SZ_GIT" -v b="$SZ_RESTIC" 'BEGIN { printf "%.2f", a / b }')x |
+TBL
+)
+echo "$TABLE"
+
+# Replace the store section of BENCHMARKS.md between its markers.
+[ -f BENCHMARKS.md ] || printf '# Benchmarks\n\nFigures are ratios against peers measured in the same run; the machines are noisy.\n' > BENCHMARKS.md
+python3 - "$TABLE" <<'PY'
+import sys, re
+table = sys.argv[1]
+begin, end = "<!-- bench:store:begin -->", "<!-- bench:store:end -->"
+text = open("BENCHMARKS.md").read()
+block = f"{begin}\n{table}\n{end}"
+if begin in text:
+    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S)
+else:
+    text = text.rstrip("\n") + "\n\n## Store: `rigor add` against b3sum, git and restic (issue 2)\n\n" + block + "\n"
+open("BENCHMARKS.md", "w").write(text)
+PY
+[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK/rigor" "$WORK/git" "$WORK/restic" "$WORK/restic-cache"
