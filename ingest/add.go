@@ -376,17 +376,17 @@ func (in *Ingester) walk(ctx context.Context, n *node, filter func(string, bool)
 // progress serialises the Progress hook.
 type progress struct {
 	fn    func(done, total int64)
-	total int64
-	done  atomic.Int64
 	mu    sync.Mutex
+	total int64
+	done  int64
 }
 
 func (p *progress) add(n int64) {
-	d := p.done.Add(n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
 	if p.fn != nil {
-		p.mu.Lock()
-		p.fn(d, p.total)
-		p.mu.Unlock()
+		p.fn(p.done, p.total)
 	}
 }
 
