@@ -171,3 +171,32 @@ func (c *codec) decode(dst, v []byte, size int) ([]byte, error) {
 		return nil, fmt.Errorf("format byte 0x%02x: %w", f, ErrUnknownFormat)
 	}
 }
+
+// decodeUpTo decodes stored value v whose logical size is unknown but at
+// most limit bytes.
+func (c *codec) decodeUpTo(v []byte, limit int) ([]byte, error) {
+	if len(v) == 0 {
+		return nil, fmt.Errorf("empty stored value: %w", ErrDigestMismatch)
+	}
+	switch v[0] {
+	case fmtRaw:
+		if len(v)-1 > limit {
+			return nil, fmt.Errorf("stored %d bytes, more than %d: %w", len(v)-1, limit, ErrDigestMismatch)
+		}
+		return v[1:], nil
+	case fmtZstd:
+		out, err := c.dec.DecodeAll(v[1:], make([]byte, 0, limit))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %v: %w", err, ErrDigestMismatch)
+		}
+		return out, nil
+	case fmtS2:
+		n, err := s2.DecodedLen(v[1:])
+		if err != nil || n > limit {
+			return nil, fmt.Errorf("s2 block of %d bytes: %w", n, ErrDigestMismatch)
+		}
+		return c.decode(nil, v, n)
+	default:
+		return nil, fmt.Errorf("format byte 0x%02x: %w", v[0], ErrUnknownFormat)
+	}
+}

@@ -119,12 +119,12 @@ func (s *Store) putInline(ctx context.Context, c *codec, data []byte, kind Kind,
 		return Info{}, err
 	}
 	rec := &record{kind: kind, size: int64(len(data)), created: time.Now(), inline: c.encode(data)}
-	return s.commitObject(sm, rec)
+	return s.commitObject(c, sm, rec)
 }
 
 // commitObject writes the record of object sm unless an equivalent, recent
-// record is already there. It returns the stored object's Info.
-func (s *Store) commitObject(sm sum, rec *record) (Info, error) {
+// and intact record is already there. It returns the stored object's Info.
+func (s *Store) commitObject(c *codec, sm sum, rec *record) (Info, error) {
 	key := objectKey(sm)
 	for {
 		err := s.db.Update(func(txn *badger.Txn) error {
@@ -139,6 +139,13 @@ func (s *Store) commitObject(sm sum, rec *record) (Info, error) {
 			var oldErr error
 			if err := item.Value(func(v []byte) error {
 				old, oldErr = decodeRecord(v)
+				if oldErr == nil && !old.chunked {
+					// Inline content is cheap to check: re-putting repairs it.
+					if data, err := c.decode(nil, old.inline, int(old.size)); err != nil || blake3.Sum256(data) != sm {
+						oldErr = ErrDigestMismatch
+					}
+					old.inline = nil // v is valid only in this function
+				}
 				return nil
 			}); err != nil {
 				return err
@@ -392,7 +399,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 	}
 	st.chunks = len(chunks)
 	rec := &record{kind: kind, size: total, created: time.Now(), chunked: true, chunks: chunks}
-	info, err := s.commitObject(sm, rec)
+	info, err := s.commitObject(c, sm, rec)
 	return info, st, err
 }
 

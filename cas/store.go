@@ -248,7 +248,7 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 		WithBlockCacheSize(16 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithNumCompactors(2).
-		WithValueLogFileSize(256 << 20).
+		WithValueLogFileSize(vlogFileSize).
 		WithCompression(options.None) // values are compressed by us where it pays
 	if inMemory {
 		// In memory the threshold is a cap on value size instead.
@@ -257,6 +257,11 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 	}
 	return o
 }
+
+// vlogFileSize is the size of one value log file. Badger never rewrites
+// the file being written, so GC reclaims space in steps of this size; tests
+// lower it.
+var vlogFileSize int64 = 256 << 20
 
 // valueThreshold: values at least this long go to Badger's value log.
 const valueThreshold = 1 << 10

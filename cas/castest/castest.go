@@ -614,8 +614,11 @@ func testCancelled(t *testing.T, s *cas.Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	calls := map[string]func() error{
-		"Put":      func() error { _, err := s.Put(ctx, strings.NewReader("x"), cas.PutOptions{}); return err },
-		"PutLarge": func() error { _, err := s.Put(ctx, bytes.NewReader(content(1, 3<<20, false)), cas.PutOptions{}); return err },
+		"Put": func() error { _, err := s.Put(ctx, strings.NewReader("x"), cas.PutOptions{}); return err },
+		"PutLarge": func() error {
+			_, err := s.Put(ctx, bytes.NewReader(content(1, 3<<20, false)), cas.PutOptions{})
+			return err
+		},
 		"Open":     func() error { _, err := s.Open(ctx, a.Digest); return err },
 		"Stat":     func() error { _, err := s.Stat(ctx, a.Digest); return err },
 		"Has":      func() error { _, err := s.Has(ctx, a.Digest); return err },

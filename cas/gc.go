@@ -1,0 +1,236 @@
+package cas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// GCOptions tune [Store.GC].
+type GCOptions struct {
+	// Grace keeps unreachable objects created (or last re-put) less than
+	// Grace ago, and everything they reach. The zero value keeps none:
+	// every object no ref reaches is deleted. The CLI passes a grace
+	// period, so objects a caller has put but not yet named by a ref
+	// survive a concurrent gc.
+	Grace time.Duration
+	// DryRun reports what would be deleted and deletes nothing.
+	DryRun bool
+}
+
+// GCReport says what [Store.GC] did.
+type GCReport struct {
+	ObjectsKept, ObjectsDeleted int64
+	ChunksKept, ChunksDeleted   int64
+	// BytesDeleted is the stored (compressed) size of the deleted values.
+	BytesDeleted int64
+	// DiskBefore and DiskAfter are Badger's on-disk size (LSM tree plus
+	// value log) before and after, 0 for an in-memory store.
+	DiskBefore, DiskAfter int64
+}
+
+// GC deletes what no ref reaches: it marks every object reachable from a
+// ref or younger than opts.Grace (walking trees), deletes the other
+// objects, then every chunk no remaining object uses, and finally reclaims
+// space in Badger's value log. Puts and ref updates in this process wait
+// while GC runs. If a reachable tree cannot be read GC deletes nothing and
+// returns an error: run fsck first, since deleting would lose what the
+// damaged tree points at.
+func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
+
+	rep := &GCReport{}
+	rep.DiskBefore = s.diskSize()
+	cutoff := time.Now().Add(-opts.Grace)
+
+	// Roots: ref targets and young objects.
+	var roots []sum
+	if err := s.scan(ctx, []byte(pfxRef), false, func(k, v []byte) error {
+		if sm, err := toSum(digest.Digest(v)); err == nil {
+			roots = append(roots, sm)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if opts.Grace > 0 {
+		if err := s.scan(ctx, []byte(pfxObject), false, func(k, v []byte) error {
+			rec, err := decodeRecord(v)
+			if err != nil || rec.created.After(cutoff) {
+				// Damaged records are left for fsck to report.
+				var sm sum
+				copy(sm[:], k[len(pfxObject):])
+				roots = append(roots, sm)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	// Mark.
+	live := make(map[sum]bool)
+	stack := roots
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		sm := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if live[sm] {
+			continue
+		}
+		live[sm] = true
+		rec, err := s.getRecord(sm)
+		if errors.Is(err, ErrNotFound) {
+			continue // nothing to keep; fsck reports it
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cas: gc: %w (run fsck; nothing was deleted)", err)
+		}
+		if rec.kind != KindTree {
+			continue
+		}
+		t, err := s.readTree(ctx, sm.digest())
+		if err != nil {
+			return nil, fmt.Errorf("cas: gc: %w (run fsck; nothing was deleted)", err)
+		}
+		for _, e := range t.Entries {
+			cs, _ := toSum(e.Digest)
+			if !live[cs] {
+				stack = append(stack, cs)
+			}
+		}
+	}
+
+	// Sweep objects; collect the chunks of the survivors.
+	liveChunks := make(map[sum]bool)
+	var dead [][]byte
+	if err := s.scan(ctx, []byte(pfxObject), false, func(k, v []byte) error {
+		var sm sum
+		copy(sm[:], k[len(pfxObject):])
+		if !live[sm] {
+			rep.ObjectsDeleted++
+			rep.BytesDeleted += int64(len(v))
+			dead = append(dead, k)
+			return nil
+		}
+		rep.ObjectsKept++
+		if rec, err := decodeRecord(v); err == nil {
+			for _, c := range rec.chunks {
+				liveChunks[c.sum] = true
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.scan(ctx, []byte(pfxChunk), true, func(k, _ []byte) error {
+		var sm sum
+		copy(sm[:], k[len(pfxChunk):])
+		if liveChunks[sm] {
+			rep.ChunksKept++
+			return nil
+		}
+		rep.ChunksDeleted++
+		dead = append(dead, k)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if opts.DryRun {
+		rep.DiskAfter = rep.DiskBefore
+		return rep, nil
+	}
+	if err := s.deleteKeys(ctx, dead, &rep.BytesDeleted); err != nil {
+		return nil, err
+	}
+	if err := s.reclaim(ctx); err != nil {
+		return nil, err
+	}
+	rep.DiskAfter = s.diskSize()
+	return rep, nil
+}
+
+// deleteKeys deletes keys in batches, adding the size of deleted chunk
+// values to *bytes.
+func (s *Store) deleteKeys(ctx context.Context, keys [][]byte, bytes *int64) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for i, k := range keys {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if string(k[:len(pfxChunk)]) == pfxChunk {
+			_ = s.db.View(func(txn *badger.Txn) error {
+				item, err := txn.Get(k)
+				if err == nil {
+					*bytes += item.ValueSize()
+				}
+				return nil
+			})
+		}
+		if err := wb.Delete(k); err != nil {
+			return fmt.Errorf("cas: gc: %v", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("cas: gc: %v", err)
+	}
+	return nil
+}
+
+// reclaim compacts the LSM tree, so Badger learns which value log entries
+// are garbage, then rewrites value log files until none is worth it.
+func (s *Store) reclaim(ctx context.Context) error {
+	if s.opts.InMemory {
+		return nil
+	}
+	if err := s.db.Flatten(2); err != nil {
+		return fmt.Errorf("cas: gc: flatten: %v", err)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := s.db.RunValueLogGC(0.3)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cas: gc: value log: %v", err)
+		}
+	}
+}
+
+// diskSize is the disk space the Badger files use (allocated blocks, as
+// du counts them: value log files are sparse while open).
+func (s *Store) diskSize() int64 {
+	if s.opts.InMemory {
+		return 0
+	}
+	entries, err := os.ReadDir(filepath.Join(s.dir, dbDir))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += allocated(fi)
+		}
+	}
+	return n
+}

@@ -1,0 +1,5 @@
+package cas_test
+
+import "context"
+
+var nilCtx = context.Background()
