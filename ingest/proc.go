@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +37,12 @@ func (c command) run(ctx context.Context, name string, args ...string) ([]byte, 
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	cmd := osexec.CommandContext(ctx, name, args...)
+	prog, err := lookPath(name, c.env)
+	if err != nil {
+		return nil, err
+	}
+	cmd := osexec.CommandContext(ctx, prog, args...)
+	cmd.Args[0] = name
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	cmd.Stdin = c.stdin
@@ -48,7 +54,7 @@ func (c command) run(ctx context.Context, name string, args ...string) ([]byte, 
 		cmd.Stdout = c.stdout
 	}
 	cmd.Stderr = &limitedBuffer{buf: &errb, max: 8 << 10}
-	err := cmd.Run()
+	err = cmd.Run()
 	switch {
 	case err == nil:
 		return out.Bytes(), nil
@@ -121,4 +127,23 @@ func getenv(env []string, name string) string {
 		}
 	}
 	return ""
+}
+
+// lookPath finds name through the PATH of env (the process environment when
+// env is nil), so that a probe runs the program the run itself would run.
+// A name with a slash is used as it is.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(getenv(environ(env), "PATH")) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s %w", name, errNotInstalled)
 }
