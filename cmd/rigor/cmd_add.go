@@ -63,7 +63,7 @@ func runAdd(ctx context.Context, g *globalOptions, paths []string, rehash bool) 
 		bar := newProgress(g, "add "+p, 0)
 		res, err := in.AddPath(ctx, p, ingest.AddOptions{
 			Rehash:   rehash,
-			Progress: func(done, total int64) { bar.setTotal(total); bar.set(done) },
+			Progress: bar.setWithTotal,
 		})
 		bar.done()
 		if errors.Is(err, fs.ErrPermission) {

@@ -21,9 +21,9 @@ func resolveDigest(ctx context.Context, s *cas.Store, arg string) (digest.Digest
 	case errors.Is(err, cas.ErrBadDigest), errors.Is(err, cas.ErrUnsupported):
 		return "", usagef(digestHint, "malformed digest %q: %v", arg, err)
 	case errors.Is(err, cas.ErrAmbiguous):
-		return "", usagef("give more hex digits to make the prefix unique", "ambiguous digest prefix %q: %v", arg, err)
+		return "", usagef("give more hex digits to make the prefix unique", "%v", err)
 	case errors.Is(err, cas.ErrNotFound):
-		return "", usagef("list stored objects with 'rigor ls' or 'rigor runs'", "unknown digest %q: %v", arg, err)
+		return "", usagef("list stored objects with 'rigor ls' or 'rigor runs'", "unknown digest %q: no stored object has it", arg)
 	default:
 		return "", err
 	}

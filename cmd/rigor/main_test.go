@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/rigor-dev/rigor/cas"
 )
 
 func TestMain(m *testing.M) {
@@ -30,6 +35,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitCode,
 			"envstdout": cmdEnvStdout,
+			"damage":    cmdDamage,
+			"mkfile":    cmdMkfile,
 		},
 	})
 }
@@ -66,4 +73,58 @@ func cmdEnvStdout(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: envstdout NAME")
 	}
 	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+// cmdDamage is the script command "damage STORE flip|dropchunk|dropobject
+// DIGEST [N]": it breaks the store through cas's test-only hooks. flip N
+// flips the byte at offset N of the object's (first chunk's) stored value;
+// dropchunk N deletes chunk N; dropobject deletes the object record.
+func cmdDamage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: damage STORE flip|dropchunk|dropobject DIGEST [N]")
+	}
+	ctx := context.Background()
+	s, err := cas.Open(ctx, ts.MkAbs(args[0]), cas.Options{})
+	ts.Check(err)
+	defer s.Close()
+	d, err := s.Resolve(ctx, args[2])
+	ts.Check(err)
+	n := 1
+	if len(args) > 3 {
+		n, err = strconv.Atoi(args[3])
+		ts.Check(err)
+	}
+	switch args[1] {
+	case "flip":
+		ts.Check(s.CorruptForTest(ctx, d, n))
+	case "dropchunk":
+		ts.Check(s.DeleteChunkForTest(ctx, d, n))
+	case "dropobject":
+		ts.Check(s.DeleteObjectForTest(ctx, d))
+	default:
+		ts.Fatalf("damage: unknown action %q", args[1])
+	}
+}
+
+// cmdMkfile is the script command "mkfile NAME SIZE [SEED]": it writes SIZE
+// deterministic pseudo-random (incompressible) bytes to NAME.
+func cmdMkfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: mkfile NAME SIZE [SEED]")
+	}
+	size, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	seed := uint64(1)
+	if len(args) > 2 {
+		v, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		seed = uint64(v)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	ts.Check(os.MkdirAll(filepath.Dir(ts.MkAbs(args[0])), 0o755))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
 }

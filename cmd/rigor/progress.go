@@ -18,6 +18,21 @@ type progress struct {
 	start time.Time
 	last  time.Time
 	f     *os.File
+	count bool // units are items, not bytes
+}
+
+// counting makes the indicator show item counts instead of bytes.
+func (p *progress) counting() *progress {
+	if p != nil {
+		p.count = true
+	}
+	return p
+}
+
+// setWithTotal records progress and the total at once.
+func (p *progress) setWithTotal(done, total int64) {
+	p.setTotal(total)
+	p.set(done)
 }
 
 func newProgress(g *globalOptions, label string, total int64) *progress {
@@ -62,6 +77,10 @@ func (p *progress) setTotal(total int64) {
 
 func (p *progress) draw(now time.Time) {
 	rate := float64(p.cur) / now.Sub(p.start).Seconds()
+	if p.count {
+		fmt.Fprintf(p.f, "\r%s: %d / %d  %.0f/s   ", p.label, p.cur, p.total, rate)
+		return
+	}
 	if p.total > 0 {
 		pct := float64(p.cur) * 100 / float64(p.total)
 		fmt.Fprintf(p.f, "\r%s: %5.1f%% %s / %s  %s/s   ", p.label, pct, humanBytes(p.cur), humanBytes(p.total), humanBytes(int64(rate)))

@@ -45,9 +45,12 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 	root.AddCommand(
 		newAddCmd(g),
 		newCatCmd(g),
+		newFsckCmd(g),
+		newGcCmd(g),
 		newGetCmd(g),
 		newInitCmd(g),
 		newLsCmd(g),
+		newRefCmd(g),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {
