@@ -105,8 +105,10 @@ func TestFsckCorruption(t *testing.T) {
 			kind:   cas.ProblemCorrupt, chunk: true, refs: []string{"other", "runs/x"}, path: "", readError: cas.ErrDigestMismatch,
 		},
 		{
-			name:   "flip last chunk's last byte",
-			damage: func(t *testing.T, f fixture) error { return f.s.CorruptChunkForTest(t.Context(), f.big.Digest, lastChunk(t, f), -1) },
+			name: "flip last chunk's last byte",
+			damage: func(t *testing.T, f fixture) error {
+				return f.s.CorruptChunkForTest(t.Context(), f.big.Digest, lastChunk(t, f), -1)
+			},
 			target: func(f fixture) cas.Info { return f.big },
 			kind:   cas.ProblemCorrupt, chunk: true, refs: []string{"other", "runs/x"}, readError: cas.ErrDigestMismatch,
 		},

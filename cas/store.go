@@ -243,8 +243,8 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 		WithSyncWrites(false).
 		WithMetricsEnabled(false).
 		WithValueThreshold(valueThreshold).
-		WithMemTableSize(32 << 20).
-		WithNumMemtables(3).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithNumCompactors(2).
