@@ -382,13 +382,16 @@ type TestEvidence struct {
 	Status     string `json:"status"`
 	Command    string `json:"command,omitempty"`
 	ExitCode   *int   `json:"exit_code,omitempty"`
+	Signal     *int   `json:"signal,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
-	// Report is the path, in the bundle, of the test command's combined
-	// stdout and stderr.
-	Report string `json:"report,omitempty"`
-	// ReportTail is the end of the report (at most 8 KiB).
-	ReportTail string `json:"report_tail,omitempty"`
-	Reason     string `json:"reason,omitempty"`
+	// Stdout and Stderr are the paths, in the bundle, of the test command's
+	// output: its report.
+	Stdout string `json:"stdout,omitempty"`
+	Stderr string `json:"stderr,omitempty"`
+	// Tail is the end of its stdout (at most 8 KiB), where test runners
+	// print their summary.
+	Tail   string `json:"tail,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Validate checks the rules of "rigor.test_evidence.v1".
@@ -402,8 +405,8 @@ func (r *TestEvidence) Validate() error {
 		p.nonEmpty("reason", r.Reason)
 	} else {
 		p.nonEmpty("command", r.Command)
-		if r.ExitCode == nil {
-			p.addf("exit_code is required when the tests ran")
+		if (r.ExitCode == nil) == (r.Signal == nil) {
+			p.addf("exactly one of exit_code and signal is required when the tests ran")
 		}
 	}
 	return p.err()
