@@ -205,7 +205,7 @@ func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, 
 		Schema: spec.SchemaRun, RunID: p.runID, Ref: p.ref, Row: p.row, Seed: p.seed, Attempt: p.attempt,
 		Argv: spec.RedactArgv(p.opts.Argv), Dir: p.opts.Dir, EnvSet: redactSet(p.envSet), Env: spec.RedactEnv(p.childEnv, nil),
 		TimeoutMS: p.opts.Timeout.Milliseconds(), GraceMS: p.opts.Grace.Milliseconds(),
-		Config: p.opts.ConfigPath, Rigor: toolInfo(),
+		Config: p.opts.ConfigPath, Rigor: ingest.BuildInfo(),
 	}
 	if tests != nil {
 		runRec.TestCommand = tests.command

@@ -205,7 +205,7 @@ func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
 	p := &plan{opts: o}
 	var err error
 	if o.ConfigPath != "" {
-		if p.config, err = recordConfig(ctx, s, in, o.ConfigPath, o.SchemaPath); err != nil {
+		if p.config, err = recordConfig(ctx, in, o.ConfigPath, o.SchemaPath); err != nil {
 			return nil, err
 		}
 	} else if o.SchemaPath != "" {
@@ -215,7 +215,7 @@ func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
 		return nil, err
 	}
 	if o.ConfigPath == "" {
-		if p.config, err = syntheticConfig(ctx, s, in, p.row, p.seed); err != nil {
+		if p.config, err = syntheticConfig(ctx, in, p.row, p.seed); err != nil {
 			return nil, err
 		}
 	}
@@ -228,7 +228,7 @@ func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
 	}
 	names := map[string]bool{}
 	for _, is := range specs {
-		ii, err := recordInput(ctx, s, in, o.Dir, is.InputSpec)
+		ii, err := recordInput(ctx, in, o.Dir, is.InputSpec)
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +276,7 @@ func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
 	p.childEnv, p.envSet = childEnv(o.Env, p)
 	// environment.json is part of the run's identity, compared across
 	// attempts: it leaves out what differs by attempt (run.json has it).
-	if p.env, err = probeEnv(ctx, s, withoutVars(p.childEnv, perAttemptVars)); err != nil {
+	if p.env, err = probeEnv(ctx, s, in, ingest.EnvOptions{Python: pythonOf(o.Argv), Dir: o.Dir, Env: withoutVars(p.childEnv, perAttemptVars)}); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -480,6 +480,8 @@ func TestRunTestAndOracleCommands(t *testing.T) {
 func TestRunRejectsBadOptions(t *testing.T) {
 	t.Parallel()
 	p := newTestProject(t)
+	p.write("configs/strict.schema.json", `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+		"properties": {"model": {"type": "object", "required": ["layers"]}}}`)
 	nonEmpty := t.TempDir()
 	if err := os.WriteFile(filepath.Join(nonEmpty, "old.csv"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -501,6 +503,11 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		{"missing input", func(o *Options) { o.Inputs = []InputSpec{{Role: "weights", Path: "nope.bin"}} }, ErrUsage, "nope.bin"},
 		{"non-empty out", func(o *Options) { o.OutDir = nonEmpty }, ErrUsage, "not empty"},
 		{"no program", func(o *Options) { o.Argv = nil }, ErrUsage, "no program"},
+		{"schema violated", func(o *Options) { o.SchemaPath = filepath.Join(p.dir, "configs/strict.schema.json") }, ErrUsage, "/model"},
+		{"schema without config", func(o *Options) {
+			o.ConfigPath, o.Row, o.Seed = "", "R", ptr(int64(1))
+			o.SchemaPath = filepath.Join(p.dir, "configs/strict.schema.json")
+		}, ErrUsage, "--schema needs --config"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -528,6 +535,31 @@ func TestRunRejectsBadOptions(t *testing.T) {
 	s.ScanIndex(t.Context(), IndexReservations, nil, func(k, v []byte) error { n++; return nil })
 	if n != 0 {
 		t.Errorf("%d attempts reserved by rejected runs", n)
+	}
+}
+
+func TestRunYAMLConfigWithSchema(t *testing.T) {
+	t.Parallel()
+	p := newTestProject(t)
+	p.write("configs/exp02.yaml", "matrix_row: EXP-02\nseed: {role: fixed_repro, value: 5}\nlr: 1.0e-3\n")
+	p.write("configs/row.schema.json", `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+		"required": ["matrix_row", "seed"], "properties": {"lr": {"type": "number"}}}`)
+	opts := p.options("python3", "src/train.py")
+	opts.ConfigPath = filepath.Join(p.dir, "configs/exp02.yaml")
+	opts.SchemaPath = filepath.Join(p.dir, "configs/row.schema.json")
+	opts.Inputs = []InputSpec{{Role: "data", Path: "data/input.csv", Revision: "v1"}}
+	res := p.run(opts)
+	m, c := p.check(res.Root)
+	wantOK(t, c)
+	if m.RunID != "EXP-02__seed-5__attempt-1" {
+		t.Errorf("run id = %s", m.RunID)
+	}
+	if got := p.file(res.Root, "config.json"); got != `{"lr":0.001,"matrix_row":"EXP-02","seed":{"role":"fixed_repro","value":5}}` {
+		t.Errorf("config.json = %s", got)
+	}
+	var rec spec.ConfigRecord
+	if err := json.Unmarshal([]byte(p.file(res.Root, "rigor/config_record.json")), &rec); err != nil || rec.Format != "yaml" || rec.ValidatedAgainst == nil {
+		t.Errorf("config record = %+v, %v", rec, err)
 	}
 }
 
