@@ -27,3 +27,13 @@ func TestConformanceMemory(t *testing.T) {
 		return s
 	})
 }
+
+func TestConformanceS2(t *testing.T) {
+	castest.Run(t, func(t *testing.T) *cas.Store {
+		s, err := cas.Init(t.Context(), "", cas.Options{InMemory: true, Compression: cas.CompressS2, Concurrency: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

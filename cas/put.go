@@ -41,7 +41,7 @@ var (
 )
 
 // Put reads r to EOF and stores its content as one object of kind
-// opts.Kind, returning its [Info]. Content below 256 KiB (64 KiB in memory) is stored inline in
+// opts.Kind, returning its [Info]. Content below 512 KiB (128 KiB in memory) is stored inline in
 // the object record; larger content is split into content-defined chunks,
 // each stored once under its own BLAKE3 (chunks already stored are not
 // written again). Memory stays bounded whatever the size of the content.
@@ -256,18 +256,28 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 		var txn *badger.Txn
 		var pending []*chunkJob
 		var pendingBytes int
+		var commits sync.WaitGroup
+		// flush commits asynchronously: Badger applies commits in order, and
+		// the jobs (whose buffers the transaction references) are released
+		// when their commit is done.
 		flush := func() {
-			if txn != nil {
-				if err := txn.Commit(); err != nil {
+			if txn == nil {
+				return
+			}
+			jobs := pending
+			commits.Add(1)
+			txn.CommitWith(func(err error) {
+				if err != nil {
 					cancel(fmt.Errorf("cas: put: write chunks: %v", err))
 				}
-				txn = nil
-			}
-			for _, j := range pending {
-				release(j)
-			}
-			pending, pendingBytes = pending[:0], 0
+				for _, j := range jobs {
+					release(j)
+				}
+				commits.Done()
+			})
+			txn, pending, pendingBytes = nil, nil, 0
 		}
+		defer commits.Wait()
 		for j := range writeCh {
 			for len(chunks) <= j.idx {
 				chunks = append(chunks, chunkRef{})
@@ -301,9 +311,6 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 			}
 		}
 		flush()
-		if txn != nil {
-			txn.Discard()
-		}
 	}()
 
 	// Chunker, in this goroutine.

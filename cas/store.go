@@ -32,6 +32,10 @@ type Options struct {
 	// Concurrency is the number of goroutines one Put uses to hash and
 	// compress chunks. ≤0 means runtime.GOMAXPROCS(0).
 	Concurrency int
+
+	// Compression is the codec for values this Store writes. The zero
+	// value is zstd.
+	Compression Compression
 }
 
 func (o Options) withDefaults() Options {
