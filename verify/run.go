@@ -1,0 +1,637 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/rigor-dev/rigor/cas"
+	"github.com/rigor-dev/rigor/spec"
+)
+
+// Store is what verification reads: objects, verified as they are read,
+// and trees. *cas.Store satisfies it. If it also implements [cas.Indexer],
+// SHA-256 sums recorded at ingest time (index [SHA256Index]) are used
+// instead of re-reading files, except with [Options.Deep].
+type Store interface {
+	cas.Getter
+	ReadTree(ctx context.Context, d digest.Digest) (cas.Tree, error)
+}
+
+// SHA256Index is the store index that maps a blob's digest string to the
+// lower-case hex SHA-256 of the same bytes. It is ingest.SHA256Index; verify
+// may not import ingest, and a test keeps the two equal.
+const SHA256Index = "sha256"
+
+// ManifestName is the run manifest's path in a run bundle.
+const ManifestName = "manifest.json"
+
+// maxManifest bounds the manifest read into memory.
+const maxManifest = 64 << 20
+
+// Options control [Run]. The zero value checks every rule, checks that
+// every object exists, and re-hashes only what the manifest check needs
+// and the SHA-256 index cannot vouch for.
+type Options struct {
+	// Deep re-hashes every blob the run reaches from its stored bytes
+	// (BLAKE3 against its digest, and SHA-256 for the manifest check).
+	Deep bool
+	// Sample, in percent (0 < Sample ≤ 100), re-hashes a share of the
+	// blobs chosen by SampleSeed: a blob is chosen when its digest falls in
+	// a window of Sample percent of the digest space that starts at
+	// SampleSeed × Sample percent. Successive seeds 0, 1, 2… move the window
+	// on, so ⌈100/Sample⌉ runs with successive seeds re-hash every blob.
+	// 0 means no sampling. Ignored with Deep.
+	Sample     float64
+	SampleSeed uint64
+	// Concurrency is the number of blobs hashed at once. ≤0 means
+	// runtime.GOMAXPROCS(0).
+	Concurrency int
+	// Now is the current time for the future-timestamp rule; nil is
+	// time.Now.
+	Now func() time.Time
+	// Run names the run in problems; "" uses the manifest's run_id, or the
+	// root digest when there is none.
+	Run string
+	// Recorded and Index, when both are set, also check the run's entries
+	// in the store's indexes: its runs-index summary must exist and name
+	// Recorded.Ref and root, and every input and artifact must have its
+	// lineage entry. Recorded.RunID also names the run when Run is "".
+	Recorded *RunInfo
+	Index    cas.Indexer
+	// Progress, if set, is called as blobs are hashed with the bytes done
+	// and the total to hash. Calls are serialised and may come from any
+	// goroutine; it must return quickly.
+	Progress func(done, total int64)
+}
+
+// SampleInfo reports what a sampled verification covered.
+type SampleInfo struct {
+	Percent float64 `json:"percent"`
+	Seed    uint64  `json:"seed"`
+	// NextSeed continues the coverage in the next run.
+	NextSeed uint64 `json:"next_seed"`
+	Objects  int    `json:"objects"`
+	Bytes    int64  `json:"bytes"`
+}
+
+// Report is the outcome of verifying one run. It lists every problem found.
+type Report struct {
+	Run  string        `json:"run"`
+	Root digest.Digest `json:"root"`
+	OK   bool          `json:"ok"`
+	// Problems are the store-level problems sorted by path, then the
+	// manifest's, in the checker's order.
+	Problems []Problem `json:"problems"`
+	// Check is the Light checker's result on the stored run (nil when the
+	// root is not a run bundle).
+	Check *spec.ManifestCheck `json:"manifest_check,omitempty"`
+	// Objects and Bytes count the distinct objects the run reaches and the
+	// bytes of its blobs; Hashed and HashedBytes the blobs re-hashed from
+	// their stored bytes.
+	Objects     int         `json:"objects"`
+	Bytes       int64       `json:"bytes"`
+	Hashed      int         `json:"hashed"`
+	HashedBytes int64       `json:"hashed_bytes"`
+	Deep        bool        `json:"deep"`
+	Sample      *SampleInfo `json:"sample,omitempty"`
+}
+
+// Run verifies the run bundle root: every rule of the Light run-artifact
+// check on its manifest and files, that every object it reaches exists with
+// the size its tree records, that the BLAKE3 digests and sizes its manifest
+// records are those of the files in its tree, and (with opts.Deep, or for
+// the blobs opts.Sample picks) that every blob's stored bytes hash to its
+// digest. Every problem is reported in the Report; Run returns an error
+// only when verification itself could not run (the context ended, the
+// store failed).
+func Run(ctx context.Context, src Store, root digest.Digest, opts Options) (Report, error) {
+	v := &runVerifier{src: src, opts: opts, root: root, stats: map[digest.Digest]statResult{}, files: map[string]cas.Entry{},
+		bad: map[string]bool{}, objects: map[digest.Digest]bool{}}
+	if opts.Now == nil {
+		v.opts.Now = time.Now
+	}
+	if idx, ok := src.(cas.Indexer); ok {
+		v.idx = idx
+	}
+	return v.run(ctx)
+}
+
+type statResult struct {
+	info cas.Info
+	err  error
+}
+
+type runVerifier struct {
+	src  Store
+	idx  cas.Indexer
+	opts Options
+	root digest.Digest
+
+	stats    map[digest.Digest]statResult
+	files    map[string]cas.Entry // every non-tree entry by path
+	order    []string             // paths of files, in walk order
+	store    []Problem            // store-level problems
+	bad      map[string]bool      // paths whose objects have store problems
+	objects  map[digest.Digest]bool
+	runLabel string
+}
+
+func (v *runVerifier) add(p Problem) {
+	v.store = append(v.store, p)
+	if p.Kind != NotRun {
+		v.bad[p.Path] = true
+	}
+}
+
+func (v *runVerifier) run(ctx context.Context) (Report, error) {
+	rep := Report{Root: v.root, Deep: v.opts.Deep}
+	if err := v.walk(ctx); err != nil {
+		return rep, err
+	}
+	// The manifest: read it first, so problems can name the run.
+	var manifest []byte
+	mentry, haveManifest := v.files[ManifestName]
+	if v.isTreeRoot() && !haveManifest {
+		v.add(Problem{Kind: NotRun, Digest: v.root, Message: "the root tree has no " + ManifestName + ": not a run bundle"})
+	}
+	var manifestErr error
+	if haveManifest && !v.bad[ManifestName] {
+		manifest, manifestErr = v.readSmall(ctx, mentry)
+		if manifestErr != nil {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			v.add(objectProblem(ManifestName, mentry.Digest, manifestErr))
+		}
+	}
+	v.runLabel = v.opts.Run
+	if v.runLabel == "" && v.opts.Recorded != nil {
+		v.runLabel = v.opts.Recorded.RunID
+	}
+	if v.runLabel == "" && manifest != nil {
+		if m, ok := spec.ManifestRunID(manifest); ok {
+			v.runLabel = m
+		}
+	}
+	if v.runLabel == "" {
+		v.runLabel = v.root.String()
+	}
+	rep.Run = v.runLabel
+
+	files := spec.ManifestFiles(manifest)
+	sums, err := v.hashAll(ctx, files, &rep)
+	if err != nil {
+		return rep, err
+	}
+
+	var manifestProblems []Problem
+	if haveManifest {
+		var check spec.ManifestCheck
+		if manifest == nil {
+			msg := "cannot read manifest: " + ManifestName + ": the stored object is damaged"
+			if manifestErr != nil {
+				msg = "cannot read manifest: " + manifestErr.Error()
+			}
+			check = spec.ManifestCheck{Errors: []string{msg}, CheckedHashes: map[string]string{}}
+		} else {
+			check = spec.CheckRunManifest(manifest, &treeFiles{v: v, sums: sums}, v.opts.Now())
+		}
+		rep.Check = &check
+		pathOf := map[string]string{}
+		for _, f := range files {
+			pathOf[f.Label] = f.Rel
+		}
+		for _, msg := range check.Errors {
+			label := spec.ErrorLabel(msg, files)
+			p := Problem{Kind: ManifestRule, Path: ManifestName, Message: msg}
+			if rel := pathOf[label]; rel != "" {
+				p.Path = rel
+				if e, ok := v.files[rel]; ok {
+					p.Digest = e.Digest
+				}
+				if v.bad[rel] && strings.HasPrefix(msg, label+": cannot read ") {
+					continue // reported as a store problem at rel
+				}
+			}
+			manifestProblems = append(manifestProblems, p)
+		}
+		manifestProblems = append(manifestProblems, v.checkRecordedDigests(files)...)
+	}
+	if v.opts.Recorded != nil && v.opts.Index != nil && v.opts.Recorded.RunID != "" {
+		ps, err := v.checkIndex(ctx, files)
+		if err != nil {
+			return rep, err
+		}
+		manifestProblems = append(manifestProblems, ps...)
+	}
+
+	slices.SortStableFunc(v.store, func(a, b Problem) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return int(a.Kind) - int(b.Kind)
+	})
+	rep.Problems = append(v.store, manifestProblems...)
+	for i := range rep.Problems {
+		rep.Problems[i].Run = v.runLabel
+	}
+	if rep.Problems == nil {
+		rep.Problems = []Problem{}
+	}
+	rep.OK = len(rep.Problems) == 0
+	rep.Objects = len(v.objects)
+	for _, p := range v.order {
+		rep.Bytes += v.files[p].Size
+	}
+	return rep, nil
+}
+
+func (v *runVerifier) isTreeRoot() bool {
+	st, ok := v.stats[v.root]
+	return ok && st.err == nil && st.info.Kind == cas.KindTree
+}
+
+// stat returns the Info of d, once per digest.
+func (v *runVerifier) stat(ctx context.Context, d digest.Digest) (cas.Info, error) {
+	if st, ok := v.stats[d]; ok {
+		return st.info, st.err
+	}
+	info, err := v.src.Stat(ctx, d)
+	v.stats[d] = statResult{info, err}
+	return info, err
+}
+
+// objectProblem classifies an error from reading object d at path p.
+func objectProblem(p string, d digest.Digest, err error) Problem {
+	pr := Problem{Path: p, Digest: d, Err: err, Message: err.Error()}
+	switch {
+	case errors.Is(err, cas.ErrNotFound):
+		pr.Kind = MissingObject
+	case errors.Is(err, cas.ErrBadTree), errors.Is(err, cas.ErrNotTree):
+		pr.Kind = BadTree
+	default:
+		pr.Kind = CorruptObject
+	}
+	return pr
+}
+
+// fatal reports whether err means verification itself cannot go on.
+func fatal(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, cas.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// walk visits every object below the root, tolerating missing and damaged
+// ones: each becomes a problem and the walk goes on.
+func (v *runVerifier) walk(ctx context.Context) error {
+	info, err := v.stat(ctx, v.root)
+	if err != nil {
+		if fatal(ctx, err) {
+			return err
+		}
+		v.add(objectProblem("", v.root, err))
+		return nil
+	}
+	v.objects[v.root] = true
+	if info.Kind != cas.KindTree {
+		v.add(Problem{Kind: NotRun, Digest: v.root, Message: "the root is a blob, not a run bundle tree"})
+		return nil
+	}
+	type job struct {
+		dir string
+		d   digest.Digest
+	}
+	stack := []job{{"", v.root}}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		j := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		t, err := v.src.ReadTree(ctx, j.d)
+		if err != nil {
+			if fatal(ctx, err) {
+				return err
+			}
+			v.add(objectProblem(j.dir, j.d, err))
+			continue
+		}
+		for i := len(t.Entries) - 1; i >= 0; i-- {
+			e := t.Entries[i]
+			p := e.Name
+			if j.dir != "" {
+				p = j.dir + "/" + e.Name
+			}
+			info, err := v.stat(ctx, e.Digest)
+			if err != nil {
+				if fatal(ctx, err) {
+					return err
+				}
+				v.add(objectProblem(p, e.Digest, err))
+				if e.Mode != cas.ModeTree {
+					v.files[p] = e
+					v.order = append(v.order, p)
+				}
+				continue
+			}
+			v.objects[e.Digest] = true
+			if info.Size != e.Size {
+				v.add(Problem{Kind: SizeMismatch, Path: p, Digest: e.Digest,
+					Message: fmt.Sprintf("the tree records %d bytes, the stored object has %d", e.Size, info.Size)})
+			}
+			if e.Mode == cas.ModeTree {
+				if info.Kind != cas.KindTree {
+					v.add(Problem{Kind: BadTree, Path: p, Digest: e.Digest, Message: "entry has mode tree but the object is a blob"})
+					continue
+				}
+				stack = append(stack, job{p, e.Digest})
+				continue
+			}
+			v.files[p] = e
+			v.order = append(v.order, p)
+		}
+	}
+	slices.Sort(v.order)
+	return nil
+}
+
+// readSmall reads a small blob whole, verified.
+func (v *runVerifier) readSmall(ctx context.Context, e cas.Entry) ([]byte, error) {
+	if e.Size > maxManifest {
+		return nil, fmt.Errorf("%s is %d bytes, more than %d", ManifestName, e.Size, maxManifest)
+	}
+	rc, err := v.src.Open(ctx, e.Digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxManifest+1))
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// hashAll works out which blobs to stream (all with Deep, the sampled ones,
+// and those whose SHA-256 the manifest check needs and the index does not
+// hold), streams each once through a bounded pool, and returns the SHA-256
+// of every manifest path it knows.
+func (v *runVerifier) hashAll(ctx context.Context, files []spec.ManifestFile, rep *Report) (map[string]string, error) {
+	need := map[digest.Digest]bool{}
+	var sampler *sampler
+	if !v.opts.Deep && v.opts.Sample > 0 {
+		sampler = newSampler(v.opts.Sample, v.opts.SampleSeed)
+		rep.Sample = &SampleInfo{Percent: v.opts.Sample, Seed: v.opts.SampleSeed, NextSeed: v.opts.SampleSeed + 1}
+	}
+	seenSample := map[digest.Digest]bool{}
+	for _, p := range v.order {
+		e := v.files[p]
+		if v.bad[p] {
+			continue
+		}
+		switch {
+		case v.opts.Deep:
+			need[e.Digest] = true
+		case sampler != nil && sampler.pick(e.Digest):
+			need[e.Digest] = true
+			if !seenSample[e.Digest] {
+				seenSample[e.Digest] = true
+				rep.Sample.Objects++
+				rep.Sample.Bytes += e.Size
+			}
+		}
+	}
+	// SHA-256 of the files the manifest names.
+	sums := map[string]string{}
+	for _, f := range files {
+		if f.Rel == "" {
+			continue
+		}
+		e, ok := v.files[f.Rel]
+		if !ok || v.bad[f.Rel] || e.Mode == cas.ModeSymlink || need[e.Digest] {
+			continue
+		}
+		if _, done := sums[f.Rel]; done {
+			continue
+		}
+		if s, ok, err := v.indexedSHA(ctx, e.Digest); err != nil {
+			return nil, err
+		} else if ok {
+			sums[f.Rel] = s
+			continue
+		}
+		need[e.Digest] = true
+	}
+	digests := make([]digest.Digest, 0, len(need))
+	var total int64
+	for d := range need {
+		digests = append(digests, d)
+		total += v.stats[d].info.Size
+	}
+	slices.Sort(digests)
+	results, err := v.stream(ctx, digests, total)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range digests {
+		rep.Hashed++
+		rep.HashedBytes += v.stats[d].info.Size
+	}
+	// Attach results to paths: problems per path, sums per manifest path.
+	for _, p := range v.order {
+		e := v.files[p]
+		r, ok := results[e.Digest]
+		if !ok {
+			continue
+		}
+		if r.err != nil {
+			v.add(objectProblem(p, e.Digest, r.err))
+			continue
+		}
+		sums[p] = r.sha
+	}
+	return sums, nil
+}
+
+// indexedSHA looks d up in the SHA-256 index.
+func (v *runVerifier) indexedSHA(ctx context.Context, d digest.Digest) (string, bool, error) {
+	if v.idx == nil || v.opts.Deep {
+		return "", false, nil
+	}
+	key := []byte(d.String())
+	var sha string
+	err := v.idx.ScanIndex(ctx, SHA256Index, key, func(k, val []byte) error {
+		if string(k) == string(key) {
+			sha = string(val)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return sha, spec.IsHex64(sha), nil
+}
+
+type hashResult struct {
+	sha string
+	err error
+}
+
+// stream reads each blob once, through the store's verifying reader, into
+// a SHA-256 hasher, with a bounded pool of workers.
+func (v *runVerifier) stream(ctx context.Context, digests []digest.Digest, total int64) (map[digest.Digest]hashResult, error) {
+	results := make(map[digest.Digest]hashResult, len(digests))
+	if len(digests) == 0 {
+		return results, nil
+	}
+	n := v.opts.Concurrency
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	n = min(n, len(digests))
+	var (
+		mu       sync.Mutex
+		done     int64
+		next     int
+		firstErr error
+	)
+	progress := func(k int64) {
+		if v.opts.Progress == nil {
+			return
+		}
+		mu.Lock()
+		done += k
+		v.opts.Progress(done, total)
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1<<20)
+			h := sha256.New()
+			for {
+				mu.Lock()
+				if next == len(digests) || firstErr != nil {
+					mu.Unlock()
+					return
+				}
+				d := digests[next]
+				next++
+				mu.Unlock()
+				sha, err := hashBlob(ctx, v.src, d, h, buf, progress)
+				if err != nil && fatal(ctx, err) {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				mu.Lock()
+				results[d] = hashResult{sha, err}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// hashBlob streams blob d into h and returns its SHA-256; the store's
+// reader checks the BLAKE3 digest in the same pass.
+func hashBlob(ctx context.Context, src Store, d digest.Digest, h interface {
+	io.Writer
+	Sum([]byte) []byte
+	Reset()
+}, buf []byte, progress func(int64)) (string, error) {
+	h.Reset()
+	rc, err := src.Open(ctx, d)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		k, err := rc.Read(buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			progress(int64(k))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// treeFiles is the [spec.RunFiles] of a walked run tree: SHA-256 sums were
+// computed (or looked up) before the check ran.
+type treeFiles struct {
+	v    *runVerifier
+	sums map[string]string
+}
+
+var errDamaged = errors.New("verify: the stored object is missing or damaged")
+
+func (t *treeFiles) SHA256(rel string) (string, error) {
+	e, ok := t.v.files[rel]
+	if !ok {
+		return "", fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
+	}
+	if e.Mode == cas.ModeSymlink {
+		return "", fmt.Errorf("%s is a symbolic link in the bundle: %w", rel, fs.ErrNotExist)
+	}
+	if t.v.bad[rel] {
+		return "", fmt.Errorf("%s: %w", rel, errDamaged)
+	}
+	s, ok := t.sums[rel]
+	if !ok {
+		return "", fmt.Errorf("%s: %w", rel, errDamaged)
+	}
+	return s, nil
+}
+
+// checkRecordedDigests compares rigor's blake3 and size members of the
+// manifest's file records with the files in the tree.
+func (v *runVerifier) checkRecordedDigests(files []spec.ManifestFile) []Problem {
+	var out []Problem
+	for _, f := range files {
+		e, ok := v.files[f.Rel]
+		if f.Rel == "" || !ok {
+			continue
+		}
+		if f.BLAKE3 != "" && f.BLAKE3 != e.Digest.String() {
+			out = append(out, Problem{Kind: ManifestDigest, Path: f.Rel, Digest: e.Digest,
+				Message: fmt.Sprintf("%s: the manifest records blake3 %s, the bundle holds %s", f.Label, f.BLAKE3, e.Digest)})
+		}
+		if f.Size != nil && *f.Size != e.Size {
+			out = append(out, Problem{Kind: SizeMismatch, Path: f.Rel, Digest: e.Digest,
+				Message: fmt.Sprintf("%s: the manifest records %d bytes, the bundle holds %d", f.Label, *f.Size, e.Size)})
+		}
+	}
+	return out
+}
