@@ -222,29 +222,57 @@ func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
 	if err := checkOutDir(o.OutDir); err != nil {
 		return nil, err
 	}
+	// The environment probe (a Python interpreter listing its distributions)
+	// is the slowest step; it runs while the rest is snapshotted. Its record
+	// leaves out what differs by attempt, so it needs no attempt number:
+	// environment.json is part of the identity that attempts compare.
+	type envResult struct {
+		env envInfo
+		err error
+	}
+	envDone := make(chan envResult, 1)
+	probeCtx, cancelProbe := context.WithCancel(ctx)
+	defer cancelProbe()
+	go func() {
+		e, err := probeEnv(probeCtx, s, in, ingest.EnvOptions{Python: pythonOf(o.Argv), Dir: o.Dir, Env: stableEnv(o.Env, p.row, p.seed)})
+		envDone <- envResult{e, err}
+	}()
+	waitEnv := func() error {
+		r := <-envDone
+		p.env = r.env
+		return r.err
+	}
+	fail := func(err error) (*plan, error) {
+		cancelProbe()
+		<-envDone
+		return nil, err
+	}
 	specs, err := inputSpecs(o, p.config.doc)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	names := map[string]bool{}
 	for _, is := range specs {
 		ii, err := recordInput(ctx, in, o.Dir, is.InputSpec)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		if want := is.wantSHA256; want != "" && want != ii.record.SHA256 {
-			return nil, fmt.Errorf("%w: input %s: %s has sha256 %s but the config's data.sha256 says %s; update the config or restore the data",
-				ErrUsage, is.Role, is.Path, ii.record.SHA256, want)
+			return fail(fmt.Errorf("%w: input %s: %s has sha256 %s but the config's data.sha256 says %s; update the config or restore the data",
+				ErrUsage, is.Role, is.Path, ii.record.SHA256, want))
 		}
 		for _, n := range bundleInputPaths(ii) {
 			if names[n] {
-				return nil, fmt.Errorf("%w: two inputs would both be %s in the run bundle; give them different roles or names", ErrUsage, n)
+				return fail(fmt.Errorf("%w: two inputs would both be %s in the run bundle; give them different roles or names", ErrUsage, n))
 			}
 			names[n] = true
 		}
 		p.inputs = append(p.inputs, ii)
 	}
 	if p.code, err = in.SnapshotCode(ctx, o.Dir, ingest.CodeOptions{Env: o.Env}); err != nil {
+		return fail(err)
+	}
+	if err := waitEnv(); err != nil {
 		return nil, err
 	}
 
@@ -274,11 +302,6 @@ func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
 		return nil, fmt.Errorf("exec: output directory: %w", err)
 	}
 	p.childEnv, p.envSet = childEnv(o.Env, p)
-	// environment.json is part of the run's identity, compared across
-	// attempts: it leaves out what differs by attempt (run.json has it).
-	if p.env, err = probeEnv(ctx, s, in, ingest.EnvOptions{Python: pythonOf(o.Argv), Dir: o.Dir, Env: withoutVars(p.childEnv, perAttemptVars)}); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
@@ -452,6 +475,13 @@ func childEnv(base []string, p *plan) ([]string, []spec.EnvVar) {
 		env = append(env, v.Name+"="+v.Value)
 	}
 	return env, set
+}
+
+// stableEnv is the child's environment without the variables that differ
+// by attempt: what environment.json records.
+func stableEnv(base []string, row string, seed spec.Seed) []string {
+	env, _ := childEnv(base, &plan{row: row, seed: seed})
+	return withoutVars(env, perAttemptVars)
 }
 
 // perAttemptVars are the variables rigor sets that differ between attempts
