@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
 )
+
+// ErrBadPattern: an include or exclude pattern does not parse.
+var ErrBadPattern = errors.New("ingest: bad path pattern")
 
 // DefaultCodeExclude are the patterns a code snapshot leaves out unless
 // CodeOptions.NoDefaultExclude is set: version-control and store
@@ -40,7 +44,7 @@ func newPathMatcher(include, exclude []string) (*pathMatcher, error) {
 				continue
 			}
 			if _, err := path.Match(strings.ReplaceAll(p, "**", "*"), ""); err != nil {
-				return nil, fmt.Errorf("ingest: pattern %q: %w", p, err)
+				return nil, fmt.Errorf("%w %q: %v", ErrBadPattern, p, err)
 			}
 			*list.out = append(*list.out, p)
 		}

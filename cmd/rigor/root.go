@@ -51,6 +51,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newInitCmd(g),
 		newLsCmd(g),
 		newRefCmd(g),
+		newSnapshotCmd(g),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {
