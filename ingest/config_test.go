@@ -215,3 +215,33 @@ func TestCompileSchemaErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig: whatever ParseConfig accepts, as JSON or YAML, has a
+// canonical form that parses back to itself.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(rowYAML), false)
+	f.Add([]byte(rowJSON), true)
+	f.Add([]byte("a: &x [1, 0x10, 1.5e3]\nb: *x\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, isJSON bool) {
+		format := "yaml"
+		if isJSON {
+			format = "json"
+		}
+		v, err := ParseConfig(data, format)
+		if err != nil {
+			return
+		}
+		c1, err := spec.Canonical(v)
+		if err != nil {
+			return // e.g. a YAML float too large for JSON
+		}
+		v2, err := ParseConfig(c1, "json")
+		if err != nil {
+			t.Fatalf("canonical form does not parse: %v\n%s", err, c1)
+		}
+		c2, err := spec.Canonical(v2)
+		if err != nil || !bytes.Equal(c1, c2) {
+			t.Fatalf("canonical form is not stable:\n%s\n%s", c1, c2)
+		}
+	})
+}

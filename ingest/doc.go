@@ -25,13 +25,23 @@
 //
 // # Records
 //
-// [SnapshotCode], [ProbeEnv], [RecordConfig] and [RecordInput] produce
+// [Ingester.SnapshotCode], [Ingester.ProbeEnv], [Ingester.RecordConfig] and
+// [Ingester.RecordInput] produce
 // spec.CodeRecord, spec.EnvRecord, spec.ConfigRecord and spec.InputRecord,
 // store the record itself as a canonical JSON blob, and return its digest. A
 // fact that cannot be collected (no git, no GPU, no Python) is recorded as
 // "UNAVAILABLE: <reason>", never as an error. Environment variables and argv
 // pass through spec.RedactEnv and spec.RedactArgv before they reach any
 // record, so credentials never enter the store.
+//
+// # Patterns
+//
+// Include and exclude patterns of a code snapshot are a small subset of
+// gitignore: a pattern without a slash matches a name at any depth
+// ("*.pyc", "build"); one with a slash, or starting with "/", matches from
+// the root ("src/**/*.py"); "*", "?" and "[a-z]" work within a name and "**"
+// spans directories. A pattern that matches a directory matches everything
+// below it.
 //
 // # Processes
 //
