@@ -100,3 +100,53 @@ func BenchmarkInputRecord(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddPathManyFiles adds a tree of 2000 files of 64 KiB (125 MiB)
+// into an on-disk store: "first" into an empty store, "unchanged" again.
+func BenchmarkAddPathManyFiles(b *testing.B) {
+	const files, size = 2000, 64 << 10
+	dir := b.TempDir()
+	rng := rand.NewChaCha8([32]byte{'t', 'r', 'e', 'e'})
+	buf := make([]byte, size)
+	for i := range files {
+		p := filepath.Join(dir, "d"+strconv.Itoa(i%40), "f"+strconv.Itoa(i)+".bin")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		rng.Read(buf)
+		if err := os.WriteFile(p, buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	open := func(b *testing.B) *cas.Store {
+		s, err := cas.Init(b.Context(), filepath.Join(b.TempDir(), ".rigor"), cas.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	}
+	b.Run("first", func(b *testing.B) {
+		b.SetBytes(files * size)
+		for b.Loop() {
+			b.StopTimer()
+			in := New(open(b), Options{})
+			b.StartTimer()
+			if _, err := in.AddPath(b.Context(), dir, AddOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unchanged", func(b *testing.B) {
+		in := New(open(b), Options{})
+		if _, err := in.AddPath(b.Context(), dir, AddOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(files * size)
+		for b.Loop() {
+			if _, err := in.AddPath(b.Context(), dir, AddOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
