@@ -186,7 +186,12 @@
 //
 // [Store.GC] marks every object reachable from a ref or younger than
 // GCOptions.Grace (zero: none), walking trees; deletes the other objects
-// and every chunk no remaining object uses; then compacts Badger's LSM tree
-// and rewrites value log files until none is 30% garbage. It refuses to
-// delete anything if a reachable tree cannot be read.
+// and every chunk no remaining object uses. Then it reclaims disk: Badger
+// learns which value log entries are garbage only when compaction drops
+// their keys, so GC waits (up to 30 s) until no other call of this process
+// is in flight, holds new calls, closes Badger (which flushes the memtable
+// and compacts level 0) and reopens it, flattens the LSM tree and rewrites
+// value log files until none is 30% garbage. (TestGCReclaimsDisk: 44.6 MB
+// on disk → 0.7 MB after deleting 48 MB of chunks.) GC refuses to delete
+// anything if a reachable tree cannot be read.
 package cas

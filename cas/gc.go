@@ -47,6 +47,18 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 		return nil, err
 	}
 	defer s.leave()
+	rep, err := s.gcSweep(ctx, opts)
+	if err != nil || opts.DryRun {
+		return rep, err
+	}
+	if err := s.reclaim(ctx); err != nil {
+		return nil, err
+	}
+	rep.DiskAfter = s.diskSize()
+	return rep, nil
+}
+
+func (s *Store) gcSweep(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
 
@@ -156,10 +168,6 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	if err := s.deleteKeys(ctx, dead, &rep.BytesDeleted); err != nil {
 		return nil, err
 	}
-	if err := s.reclaim(ctx); err != nil {
-		return nil, err
-	}
-	rep.DiskAfter = s.diskSize()
 	return rep, nil
 }
 
@@ -193,12 +201,37 @@ func (s *Store) deleteKeys(ctx context.Context, keys [][]byte, bytes *int64) err
 	return nil
 }
 
-// reclaim compacts the LSM tree, so Badger learns which value log entries
-// are garbage, then rewrites value log files until none is worth it.
+// reclaim gives value log space back. Badger learns which value log
+// entries are garbage only when compaction drops their keys, and deletes
+// sit in the memtable until it fills; so reclaim waits (up to
+// reclaimWait) until no other call is in flight, holds new ones, closes and
+// reopens the database, which flushes the memtable, compacts the LSM tree
+// into one level, then rewrites value log files until none is worth it.
+// If the store does not become idle in time, space is reclaimed by a later
+// GC instead.
 func (s *Store) reclaim(ctx context.Context) error {
 	if s.opts.InMemory {
 		return nil
 	}
+	resume, ok := s.pause(ctx)
+	if !ok {
+		return ctx.Err()
+	}
+	defer resume()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("cas: gc: close: %v", err)
+	}
+	db, err := badger.Open(badgerOptions(filepath.Join(s.dir, dbDir), false))
+	if err != nil {
+		// The store cannot go on without its database: close it.
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		releaseLock(s.lock)
+		s.lock = nil
+		return fmt.Errorf("cas: gc: reopen: %v (the store is closed)", err)
+	}
+	s.db = db
 	if err := s.db.Flatten(2); err != nil {
 		return fmt.Errorf("cas: gc: flatten: %v", err)
 	}
@@ -214,6 +247,36 @@ func (s *Store) reclaim(ctx context.Context) error {
 			return fmt.Errorf("cas: gc: value log: %v", err)
 		}
 	}
+}
+
+const reclaimWait = 30 * time.Second
+
+// pause waits until the calling GC is the only call in flight and makes
+// new calls wait. It reports false if that did not happen within
+// reclaimWait or ctx ended.
+func (s *Store) pause(ctx context.Context) (resume func(), ok bool) {
+	deadline := time.Now().Add(reclaimWait)
+	s.mu.Lock()
+	s.paused = true
+	for s.active > 1 {
+		s.mu.Unlock()
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			s.mu.Lock()
+			s.paused = false
+			s.cond.Broadcast()
+			s.mu.Unlock()
+			return nil, false
+		}
+		time.Sleep(5 * time.Millisecond)
+		s.mu.Lock()
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.paused = false
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}, true
 }
 
 // diskSize is the disk space the Badger files use (allocated blocks, as

@@ -82,6 +82,7 @@ type Store struct {
 	cond   *sync.Cond
 	active int // calls in flight, see enter
 	closed bool
+	paused bool // GC is reopening the database; enter waits
 
 	cdc *cdcParams // chunking parameters
 
@@ -252,6 +253,7 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 		WithBlockCacheSize(16 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithNumCompactors(2).
+		WithCompactL0OnClose(true). // lets GC learn what value log space is garbage
 		WithValueLogFileSize(vlogFileSize).
 		WithCompression(options.None) // values are compressed by us where it pays
 	if inMemory {
@@ -320,6 +322,9 @@ func (s *Store) Close() error {
 func (s *Store) enter() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for s.paused && !s.closed {
+		s.cond.Wait()
+	}
 	if s.closed {
 		return ErrClosed
 	}
@@ -330,7 +335,7 @@ func (s *Store) enter() error {
 func (s *Store) leave() {
 	s.mu.Lock()
 	s.active--
-	if s.active == 0 {
+	if s.active <= 1 {
 		s.cond.Broadcast()
 	}
 	s.mu.Unlock()
