@@ -100,21 +100,21 @@ type FsckReport struct {
 }
 
 // OK reports whether no problem was found.
-func (r *FsckReport) OK() bool { return len(r.Problems) == 0 }
+func (r FsckReport) OK() bool { return len(r.Problems) == 0 }
 
 // Fsck re-hashes every object and every chunk and checks every ref and
 // tree entry, reporting each damaged or missing object or chunk, with the
 // refs that reach it, as a [Problem]. It returns an error only if the check
 // itself could not run (a closed store, a cancelled ctx, a Badger failure).
 // It reads the whole store; other calls may proceed meanwhile.
-func (s *Store) Fsck(ctx context.Context, opts FsckOptions) (*FsckReport, error) {
+func (s *Store) Fsck(ctx context.Context, opts FsckOptions) (FsckReport, error) {
 	if err := s.enter(); err != nil {
-		return nil, err
+		return FsckReport{}, err
 	}
 	defer s.leave()
 	c, err := s.getCodec()
 	if err != nil {
-		return nil, err
+		return FsckReport{}, err
 	}
 	f := &fsck{s: s, c: c, opts: opts, rep: &FsckReport{},
 		problems: make(map[sum]int),
@@ -122,9 +122,9 @@ func (s *Store) Fsck(ctx context.Context, opts FsckOptions) (*FsckReport, error)
 		chunks:   make(map[sum]bool),
 	}
 	if err := f.run(ctx); err != nil {
-		return nil, err
+		return FsckReport{}, err
 	}
-	return f.rep, nil
+	return *f.rep, nil
 }
 
 type parentLink struct {

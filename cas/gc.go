@@ -41,21 +41,25 @@ type GCReport struct {
 // space in Badger's value log. Puts and ref updates in this process wait
 // while GC runs. If a reachable tree cannot be read GC deletes nothing and
 // returns an error: run fsck first, since deleting would lose what the
-// damaged tree points at.
-func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
+// damaged tree points at. If reclaiming disk space fails after the
+// deletions, the report of what was deleted comes with the error.
+func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	if err := s.enter(); err != nil {
-		return nil, err
+		return GCReport{}, err
 	}
 	defer s.leave()
 	rep, err := s.gcSweep(ctx, opts)
-	if err != nil || opts.DryRun {
-		return rep, err
+	if err != nil {
+		return GCReport{}, err
+	}
+	if opts.DryRun {
+		return *rep, nil
 	}
 	if err := s.reclaim(ctx); err != nil {
-		return nil, err
+		return *rep, err
 	}
 	rep.DiskAfter = s.diskSize()
-	return rep, nil
+	return *rep, nil
 }
 
 func (s *Store) gcSweep(ctx context.Context, opts GCOptions) (*GCReport, error) {

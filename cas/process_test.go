@@ -121,7 +121,7 @@ func initDir(t *testing.T) string {
 	return dir
 }
 
-func fsckClean(t *testing.T, s *Store) *FsckReport {
+func fsckClean(t *testing.T, s *Store) FsckReport {
 	t.Helper()
 	rep, err := s.Fsck(t.Context(), FsckOptions{})
 	if err != nil {
