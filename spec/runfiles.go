@@ -24,8 +24,9 @@ type ManifestFile struct {
 	SHA256 string
 	BLAKE3 string
 	Size   *int64
-	// Role is the input role (inputs only).
-	Role string
+	// Role and SourceRevision are the input's (inputs only).
+	Role           string
+	SourceRevision string
 }
 
 // ManifestFiles lists the {path, sha256} records of a run manifest in the
@@ -48,6 +49,7 @@ func ManifestFiles(data []byte) []ManifestFile {
 		f.SHA256, _ = obj["sha256"].(string)
 		f.BLAKE3, _ = obj["blake3"].(string)
 		f.Role, _ = obj["role"].(string)
+		f.SourceRevision, _ = obj["source_revision"].(string)
 		if n, ok := obj["size"].(json.Number); ok {
 			if i, err := n.Int64(); err == nil {
 				f.Size = &i

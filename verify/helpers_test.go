@@ -14,6 +14,8 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/rigor-dev/rigor/cas"
+	"github.com/rigor-dev/rigor/ingest"
+	"github.com/rigor-dev/rigor/spec"
 )
 
 // testNow is the injected clock: a day after the fixture's timestamps.
@@ -186,4 +188,34 @@ func messages(ps []Problem) []string {
 		out[i] = p.Kind.String() + " " + p.Path + ": " + p.Message
 	}
 	return out
+}
+
+// recordRun stores the bundle and registers it as attempt of its row and seed
+// through ingest.RecordRun, the path rigor run and rigor import take.
+func recordRun(t testing.TB, s *cas.Store, b *bundle, attempt int) RunInfo {
+	t.Helper()
+	row := b.manifest["matrix_row"].(string)
+	seed := int64(b.obj("seed")["value"].(int))
+	id := spec.RunID(row, seed, attempt)
+	b.manifest["run_id"] = id
+	root := b.put(t, s)
+	var m spec.RunManifest
+	if err := json.Unmarshal(b.manifestBytes(t), &m); err != nil {
+		t.Fatal(err)
+	}
+	digests := map[string]digest.Digest{}
+	for p, content := range b.files {
+		digests[p] = blobOf(content)
+	}
+	inputs, outputs := ingest.LineageFromManifest(&m, digests)
+	sum := spec.RunSummary{
+		Schema: spec.SchemaRunSummary, RunID: id, Row: row, Seed: m.Seed, Attempt: attempt,
+		Ref: spec.RunRef(row, seed, attempt), Status: m.Status, Termination: m.Termination.Reason,
+		ExitCode: m.Termination.ExitCode, Completion: m.Completion.Status, StartedAt: m.StartedAt, EndedAt: m.EndedAt,
+		Root: root, Config: digests["config.json"],
+	}
+	if err := ingest.RecordRun(t.Context(), s, ingest.RunEntry{Summary: sum, Inputs: inputs, Outputs: outputs}); err != nil {
+		t.Fatal(err)
+	}
+	return RunInfo{RunID: id, Ref: sum.Ref, Root: root, Summary: &sum}
 }

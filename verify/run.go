@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"runtime"
 	"slices"
 	"strings"
@@ -117,6 +118,10 @@ type Report struct {
 // only when verification itself could not run (the context ended, the
 // store failed).
 func Run(ctx context.Context, src Store, root digest.Digest, opts Options) (Report, error) {
+	return newRunVerifier(src, root, opts).run(ctx)
+}
+
+func newRunVerifier(src Store, root digest.Digest, opts Options) *runVerifier {
 	v := &runVerifier{src: src, opts: opts, root: root, stats: map[digest.Digest]statResult{}, files: map[string]cas.Entry{},
 		bad: map[string]bool{}, objects: map[digest.Digest]bool{}}
 	if opts.Now == nil {
@@ -125,7 +130,7 @@ func Run(ctx context.Context, src Store, root digest.Digest, opts Options) (Repo
 	if idx, ok := src.(cas.Indexer); ok {
 		v.idx = idx
 	}
-	return v.run(ctx)
+	return v
 }
 
 type statResult struct {
@@ -146,6 +151,12 @@ type runVerifier struct {
 	bad      map[string]bool      // paths whose objects have store problems
 	objects  map[digest.Digest]bool
 	runLabel string
+
+	// After run: the manifest (nil when unreadable), its file records and
+	// the SHA-256 of every file the check hashed.
+	manifest      []byte
+	manifestFiles []spec.ManifestFile
+	sums          map[string]string
 }
 
 func (v *runVerifier) add(p Problem) {
@@ -195,6 +206,7 @@ func (v *runVerifier) run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	v.manifest, v.manifestFiles, v.sums = manifest, files, sums
 
 	var manifestProblems []Problem
 	if haveManifest {
@@ -221,7 +233,7 @@ func (v *runVerifier) run(ctx context.Context) (Report, error) {
 				if e, ok := v.files[rel]; ok {
 					p.Digest = e.Digest
 				}
-				if v.bad[rel] && strings.HasPrefix(msg, label+": cannot read ") {
+				if (v.bad[rel] || v.damagedAncestor(rel) != "") && strings.HasPrefix(msg, label+": cannot read ") {
 					continue // reported as a store problem at rel
 				}
 			}
@@ -600,6 +612,9 @@ var errDamaged = errors.New("verify: the stored object is missing or damaged")
 func (t *treeFiles) SHA256(rel string) (string, error) {
 	e, ok := t.v.files[rel]
 	if !ok {
+		if d := t.v.damagedAncestor(rel); d != "" {
+			return "", fmt.Errorf("%s: below damaged tree %q: %w", rel, d, errDamaged)
+		}
 		return "", fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
 	}
 	if e.Mode == cas.ModeSymlink {
@@ -613,6 +628,22 @@ func (t *treeFiles) SHA256(rel string) (string, error) {
 		return "", fmt.Errorf("%s: %w", rel, errDamaged)
 	}
 	return s, nil
+}
+
+// damagedAncestor returns the nearest directory above rel whose tree could
+// not be read ("/" for the root tree), or "" when every one could.
+func (v *runVerifier) damagedAncestor(rel string) string {
+	for d := path.Dir(rel); ; d = path.Dir(d) {
+		if d == "." {
+			if v.bad[""] {
+				return "/"
+			}
+			return ""
+		}
+		if v.bad[d] {
+			return d
+		}
+	}
 }
 
 // checkRecordedDigests compares rigor's blake3 and size members of the

@@ -1,0 +1,310 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/rigor-dev/rigor/cas"
+	"github.com/rigor-dev/rigor/spec"
+)
+
+// SchemaLineage tags the result of [TraceLineage].
+const SchemaLineage = "rigor.lineage.v1"
+
+// LineageOptions control [TraceLineage]. The zero value follows chains to
+// any depth and stops after 1000 runs.
+type LineageOptions struct {
+	// MaxDepth is how many runs away from the content a chain is followed;
+	// ≤0 means no limit.
+	MaxDepth int
+	// MaxRuns bounds the runs visited in each direction; ≤0 means 1000.
+	MaxRuns int
+}
+
+// Lineage says where a piece of content came from and where it went.
+type Lineage struct {
+	Schema string `json:"schema"`
+	// Content is the digest queried ("blake3:…" or "sha256:…").
+	Content string `json:"content"`
+	// Upstream are the runs that produced the content (depth 1), then the
+	// runs that produced an input of those (depth 2), and so on.
+	Upstream []Hop `json:"upstream"`
+	// Downstream are the runs that used the content as an input (depth
+	// 1), then the runs that used an output of those (depth 2), and so on.
+	Downstream []Hop `json:"downstream"`
+	// Truncated is true when MaxRuns or MaxDepth stopped a chain.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Hop is one link of a lineage chain: Run used (downstream) or produced
+// (upstream) Content, found at Path in its bundle.
+type Hop struct {
+	Depth   int    `json:"depth"`
+	Run     string `json:"run"`
+	Content string `json:"content"`
+	Path    string `json:"path"`
+	// Role is the input role (downstream); Name the artifact name
+	// (upstream).
+	Role string `json:"role,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Via is the run the hop continues from: downstream, the run that
+	// produced Content; upstream, the run that used Content. Empty at
+	// depth 1.
+	Via string `json:"via,omitempty"`
+}
+
+// ProducedBy returns the runs that produced the content itself.
+func (l *Lineage) ProducedBy() []Hop { return atDepth(l.Upstream, 1) }
+
+// UsedBy returns the runs that used the content itself as an input.
+func (l *Lineage) UsedBy() []Hop { return atDepth(l.Downstream, 1) }
+
+func atDepth(hs []Hop, d int) []Hop {
+	var out []Hop
+	for _, h := range hs {
+		if h.Depth == d {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// TraceLineage answers which runs used content (a "blake3:…" or
+// "sha256:…" digest string) as an input and which produced it as an
+// output, and follows the chains both ways: an output of one run that is
+// an input of another. It reads the lineage indexes written when runs are
+// recorded, one prefix scan per piece of content, and the manifests of the
+// runs on the chains only; it never scans every run. Hops are sorted by
+// depth, then run, then content.
+func TraceLineage(ctx context.Context, cat Catalog, src Store, content string, opts LineageOptions) (*Lineage, error) {
+	if opts.MaxRuns <= 0 {
+		opts.MaxRuns = 1000
+	}
+	l := &Lineage{Schema: SchemaLineage, Content: content, Upstream: []Hop{}, Downstream: []Hop{}}
+	t := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}}
+	var err error
+	if l.Downstream, err = t.follow(ctx, content, spec.LineageInIndex, l); err != nil {
+		return nil, err
+	}
+	if l.Upstream, err = t.follow(ctx, content, spec.LineageOutIndex, l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+type tracer struct {
+	cat  Catalog
+	src  Store
+	opts LineageOptions
+	io   map[string]*runIO
+}
+
+// runIO is what a run used and produced, by digest.
+type runIO struct {
+	inputs, outputs []ioItem
+}
+
+type ioItem struct {
+	content string
+	path    string
+	label   string // role or artifact name
+}
+
+// follow walks one direction breadth-first: index is lineage-in
+// (downstream: who used it, then their outputs) or lineage-out (upstream:
+// who produced it, then their inputs).
+func (t *tracer) follow(ctx context.Context, content, index string, l *Lineage) ([]Hop, error) {
+	type item struct {
+		content string
+		via     string
+	}
+	hops := []Hop{}
+	seenContent := map[string]bool{content: true}
+	seenRun := map[string]bool{}
+	frontier := []item{{content: content}}
+	for depth := 1; len(frontier) > 0; depth++ {
+		if t.opts.MaxDepth > 0 && depth > t.opts.MaxDepth {
+			l.Truncated = true
+			break
+		}
+		var next []item
+		for _, it := range frontier {
+			links, err := t.links(ctx, index, it.content)
+			if err != nil {
+				return nil, err
+			}
+			for _, lk := range links {
+				h := Hop{Depth: depth, Run: lk.run, Content: it.content, Path: lk.link.Path, Via: it.via}
+				if index == spec.LineageInIndex {
+					h.Role = lk.link.Role
+				} else {
+					h.Name = lk.link.Name
+				}
+				hops = append(hops, h)
+				if seenRun[lk.run] {
+					continue
+				}
+				if len(seenRun) >= t.opts.MaxRuns {
+					l.Truncated = true
+					continue
+				}
+				seenRun[lk.run] = true
+				rio, err := t.runIO(ctx, lk.run)
+				if err != nil {
+					return nil, err
+				}
+				if rio == nil {
+					continue
+				}
+				further := rio.outputs
+				if index == spec.LineageOutIndex {
+					further = rio.inputs
+				}
+				for _, f := range further {
+					if !seenContent[f.content] {
+						seenContent[f.content] = true
+						next = append(next, item{content: f.content, via: lk.run})
+					}
+				}
+			}
+		}
+		frontier = next
+	}
+	slices.SortStableFunc(hops, func(a, b Hop) int {
+		if a.Depth != b.Depth {
+			return a.Depth - b.Depth
+		}
+		if c := strings.Compare(a.Run, b.Run); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Content, b.Content)
+	})
+	return hops, nil
+}
+
+type runLink struct {
+	run  string
+	link spec.LineageLink
+}
+
+// links returns the runs under content in a lineage index.
+func (t *tracer) links(ctx context.Context, index, content string) ([]runLink, error) {
+	var out []runLink
+	err := t.cat.ScanIndex(ctx, index, spec.LineagePrefix(content), func(k, v []byte) error {
+		_, id, ok := spec.ParseLineageKey(k)
+		if !ok {
+			return nil
+		}
+		rl := runLink{run: id}
+		if lk, err := spec.DecodeLineageLink(v); err == nil {
+			rl.link = *lk
+		}
+		out = append(out, rl)
+		return nil
+	})
+	return out, err
+}
+
+// runIO reads what run id used and produced from its manifest; nil when
+// the run has no index entry or bundle any more.
+func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
+	if r, ok := t.io[id]; ok {
+		return r, nil
+	}
+	sum, err := LookupSummary(ctx, t.cat, id)
+	if err != nil {
+		return nil, err
+	}
+	if sum == nil {
+		t.io[id] = nil
+		return nil, nil
+	}
+	r, err := readRunIO(ctx, t.src, sum.Root)
+	if err != nil {
+		if fatal(ctx, err) {
+			return nil, err
+		}
+		r = nil // a damaged bundle ends the chain; rigor verify reports it
+	}
+	t.io[id] = r
+	return r, nil
+}
+
+// readRunIO reads a run bundle's inputs and artifacts by BLAKE3 digest.
+func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, error) {
+	trees := map[digest.Digest]cas.Tree{}
+	me, err := lookupEntry(ctx, src, root, ManifestName, trees)
+	if err != nil {
+		return nil, err
+	}
+	if me.Size > maxManifest {
+		return nil, fmt.Errorf("%s: %s too large", root, ManifestName)
+	}
+	rc, err := src.Open(ctx, me.Digest)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, maxManifest))
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := &runIO{}
+	for _, f := range spec.ManifestFiles(b) {
+		isInput := strings.HasPrefix(f.Label, "inputs[")
+		name, isOutput := strings.CutPrefix(f.Label, "artifacts.")
+		if f.Rel == "" || (!isInput && !isOutput) {
+			continue
+		}
+		d := digest.Digest(f.BLAKE3)
+		if f.BLAKE3 == "" || !spec.ValidDigest(d) {
+			e, err := lookupEntry(ctx, src, root, f.Rel, trees)
+			if err != nil {
+				if fatal(ctx, err) {
+					return nil, err
+				}
+				continue
+			}
+			d = e.Digest
+		}
+		if isInput {
+			r.inputs = append(r.inputs, ioItem{d.String(), f.Rel, f.Role})
+		} else {
+			r.outputs = append(r.outputs, ioItem{d.String(), f.Rel, name})
+		}
+	}
+	return r, nil
+}
+
+var errNoEntry = errors.New("verify: no such path in the run bundle")
+
+// lookupEntry finds the entry at the slash path rel below root.
+func lookupEntry(ctx context.Context, src Store, root digest.Digest, rel string, cache map[digest.Digest]cas.Tree) (cas.Entry, error) {
+	cur := cas.Entry{Mode: cas.ModeTree, Digest: root}
+	for _, el := range strings.Split(path.Clean(rel), "/") {
+		if cur.Mode != cas.ModeTree {
+			return cas.Entry{}, fmt.Errorf("%s: %w", rel, errNoEntry)
+		}
+		t, ok := cache[cur.Digest]
+		if !ok {
+			var err error
+			if t, err = src.ReadTree(ctx, cur.Digest); err != nil {
+				return cas.Entry{}, err
+			}
+			cache[cur.Digest] = t
+		}
+		i, found := slices.BinarySearchFunc(t.Entries, el, func(e cas.Entry, name string) int { return strings.Compare(e.Name, name) })
+		if !found {
+			return cas.Entry{}, fmt.Errorf("%s: %w", rel, errNoEntry)
+		}
+		cur = t.Entries[i]
+	}
+	return cur, nil
+}
