@@ -39,7 +39,7 @@ func TestDiffContent(t *testing.T) {
 			wantRows: 1, wantValues: 1, wantWithin: true},
 		{name: "CSV ragged row", format: FormatCSV, a: "a,b\n1,2\n", b: "a,b\n1\n", wantRows: 1, wantStructure: 1},
 		{name: "JSONL leaf differs", format: FormatJSONL, a: "{\"loss\":0.5,\"step\":1}\n{\"loss\":0.25,\"step\":2}\n",
-			b: "{\"step\":1,\"loss\":0.5}\n{\"loss\":0.26,\"step\":2}\n",
+			b:        "{\"step\":1,\"loss\":0.5}\n{\"loss\":0.26,\"step\":2}\n",
 			wantRows: 1, wantValues: 1, wantMaxAbs: 0.01, wantStructure: 1, wantFirst: "row 2 $.loss 0.25 0.26 beyond"},
 		{name: "JSONL key only on one side", format: FormatJSONL, a: "{\"a\":1}\n", b: "{\"a\":1,\"b\":{\"c\":[2]}}\n",
 			wantRows: 1, wantValues: 1, wantStructure: 1, wantFirst: "row 1 $.b.c[0]  2 beyond"},
