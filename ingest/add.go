@@ -639,16 +639,26 @@ func (in *Ingester) readFile(ctx context.Context, n *node, wantSHA bool, pr *pro
 	return nil
 }
 
-// trustworthy reports whether a stat key may be remembered. On file systems
-// with whole-second timestamps, a file written again within the same second
-// keeps its key, so such a key is only trusted once that second is over
-// (git's "racily clean" problem).
+// Freshness margins for the stat cache (git's "racily clean" problem): a
+// file written again in the same timestamp tick as the version just read
+// keeps its stat key, so a key is remembered only once its timestamps are
+// older than the tick could be. Linux stamps files from a coarse clock
+// (one jiffy, at most 10 ms); file systems with whole-second timestamps
+// need a full second.
+const (
+	freshMargin       = 100 * time.Millisecond
+	freshMarginCoarse = 2 * time.Second
+)
+
+// trustworthy reports whether a stat key may be remembered: its mtime and
+// ctime are old enough that a later write would get other timestamps.
 func (in *Ingester) trustworthy(k cas.StatKey) bool {
-	if k.Mtime.Nanosecond() != 0 || k.Ctime.Nanosecond() != 0 {
-		return true
+	margin := freshMargin
+	if k.Mtime.Nanosecond() == 0 && k.Ctime.Nanosecond() == 0 {
+		margin = freshMarginCoarse
 	}
 	now := in.now()
-	return now.Sub(k.Mtime) > 2*time.Second && now.Sub(k.Ctime) > 2*time.Second
+	return now.Sub(k.Mtime) > margin && now.Sub(k.Ctime) > margin
 }
 
 // storeTree stores the trees of n and its subdirectories, bottom-up.

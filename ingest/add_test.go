@@ -199,11 +199,15 @@ func TestAddPathIdentityIgnoresTimesAndPermissions(t *testing.T) {
 	}
 }
 
+// later is a clock an hour ahead, so files the test just wrote are old
+// enough for the stat cache.
+func later() time.Time { return time.Now().Add(time.Hour) }
+
 func TestAddPathStatCache(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"a": "alpha", "sub/b": "bravo", "sub/c": "charlie"})
 	s := newTestStore(t)
-	in := New(s, Options{})
+	in := New(s, Options{Now: later})
 	ctx := t.Context()
 	first, err := in.AddPath(ctx, dir, AddOptions{SHA256: true})
 	if err != nil {
@@ -229,6 +233,8 @@ func TestAddPathStatCache(t *testing.T) {
 	}
 
 	// Same size, same mtime, new content: ctime and the content change.
+	// File times come from a coarse clock; let it tick past the first write.
+	time.Sleep(50 * time.Millisecond)
 	p := filepath.Join(dir, "sub", "b")
 	fi, _ := os.Stat(p)
 	if err := os.WriteFile(p, []byte("BRAVO"), 0o644); err != nil {
@@ -393,5 +399,34 @@ func TestAddPathCancelled(t *testing.T) {
 	cancel()
 	if _, err := New(newTestStore(t), Options{}).AddPath(ctx, dir, AddOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled add: err = %v, want context.Canceled", err)
+	}
+}
+
+func TestAddPathFreshFilesAreNotRemembered(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"new.csv": "just written"})
+	s := newTestStore(t)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	in := New(s, Options{Now: clock})
+	for i, want := range []int64{12, 12} {
+		res, err := in.AddPath(t.Context(), dir, AddOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ReadBytes != want {
+			t.Errorf("add %d of a file written just now: read %d bytes, want %d (a fresh stat key must not be trusted)", i+1, res.ReadBytes, want)
+		}
+	}
+	now = now.Add(time.Second) // the file is no longer fresh: remembered now
+	if _, err := in.AddPath(t.Context(), dir, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.AddPath(t.Context(), dir, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ReadBytes != 0 {
+		t.Errorf("settled file read again: %d bytes", res.ReadBytes)
 	}
 }

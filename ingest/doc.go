@@ -18,7 +18,10 @@
 // path, size, mtime, inode, ctime) in the store's stat cache; on a hit the
 // remembered digest is used and the file is not read. Writing to a file
 // changes its ctime, so even a same-size write that restores the mtime is
-// noticed. AddOptions.Rehash forces a full read. When the SHA-256 of files is
+// noticed. A file whose timestamps are younger than the file system's clock
+// tick (100 ms; 2 s for whole-second timestamps) is not remembered, since a
+// second write in the same tick would keep its key (git's "racily clean"
+// problem); it is read again next time. AddOptions.Rehash forces a full read. When the SHA-256 of files is
 // wanted (the lineage hash of Light formats), it is computed in the same read
 // pass and remembered in the [SHA256Index] index, so a cached file costs no
 // read either.

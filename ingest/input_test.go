@@ -21,7 +21,7 @@ func TestRecordInputFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newTestStore(t)
-	in := New(s, Options{})
+	in := New(s, Options{Now: later})
 	opts := InputOptions{Role: "data", SourceRevision: "v2024.03", SplitID: "fold-0"}
 	snap, err := in.RecordInput(t.Context(), p, opts)
 	if err != nil {
