@@ -51,6 +51,9 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newInitCmd(g),
 		newLsCmd(g),
 		newRefCmd(g),
+		newRunCmd(g),
+		newRunsCmd(g),
+		newShowCmd(g),
 		newSnapshotCmd(g),
 	)
 	for _, c := range root.Commands() {
