@@ -337,7 +337,7 @@ func TestContractFailClosed(t *testing.T) {
 			{"repro.requested_level_not_met", P + "reproducibility.levels.SAME_ENV_REPEAT", "UNKNOWN"},
 			{"repro.evidence_missing", P + "reproducibility.evidence.same_env_repeat", ""},
 		},
-		GateRemoteExecution: {{"remote.required_missing", P + "remote_execution", "provider,plan_locator,estimated_cost_usd,cancel_command,data_egress,secrets_policy"}},
+		GateRemoteExecution:  {{"remote.required_missing", P + "remote_execution", "provider,plan_locator,estimated_cost_usd,cancel_command,data_egress,secrets_policy"}},
 		GateDeclaredDecision: {{"decision.blocks_advancement", P + "decision", "UNKNOWN"}},
 	}
 	for gate, wf := range want {
