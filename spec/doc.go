@@ -13,8 +13,10 @@
 //
 //   - objects have their keys sorted by byte order, each key once;
 //   - there is no whitespace outside strings;
-//   - strings are escaped as encoding/json escapes them, except that '<', '>'
-//     and '&' are written literally;
+//   - in strings, '"' and '\' are escaped with a backslash, newline, carriage
+//     return, tab, backspace and form feed as \n \r \t \b \f, other control
+//     characters as \u00XX (lower-case hex); everything else, non-ASCII
+//     included, is written as UTF-8 as it is;
 //   - an integer is written in decimal without exponent or fraction (1.0 is 1);
 //     any other number is written in the shortest form that round-trips a
 //     float64, as ECMAScript's Number.prototype.toString does.
