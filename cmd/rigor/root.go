@@ -50,6 +50,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newGetCmd(g),
 		newInitCmd(g),
 		newLsCmd(g),
+		newNewCmd(g),
 		newRefCmd(g),
 		newRunCmd(g),
 		newRunsCmd(g),

@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"internal/*":  {"internal/*"},
 	"remote":      {"cas", "spec", "verify", "internal/*"},
 	"remote/*":    {"cas", "spec", "verify", "remote", "internal/*"},
+	"scaffold":    {"spec", "internal/*"},
 }
 
 // osExecAllowed are the packages that may start processes.
