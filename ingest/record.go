@@ -32,8 +32,10 @@ type LineageItem struct {
 	// Path is where the content sits in the run bundle, relative to its
 	// root ("inputs/data/train.csv", "predictions.csv").
 	Path string
-	// Role is the input role (inputs only); Name the artifact name
-	// (outputs only).
+	// Kind says what an input is: spec.LineageInput (the default),
+	// LineageConfig or LineageCode; Role is the role of an input. Name is
+	// the artifact name of an output.
+	Kind string
 	Role string
 	Name string
 }
@@ -49,13 +51,14 @@ type RunEntry struct {
 }
 
 // RecordRun registers the run bundle e.Summary.Root as a run, the one way
-// every recorder (rigor run, rigor import) does it: it points the ref
+// every recorder (rigor run, rigor import) should do it: it points the ref
 // e.Summary.Ref at the root, creating it (a ref that already exists gives
 // an error wrapping [cas.ErrRefConflict] and nothing is written), then
 // writes the run's summary to the [spec.RunsIndex] index under its run id
 // and one [spec.LineageInIndex] / [spec.LineageOutIndex] entry per input and
-// output, under both its "blake3:" and its "sha256:" digest. The summary
-// must validate. If an index write fails after the ref was set, the error
+// output (values as [spec.LineageLink]), under its "blake3:" digest and,
+// when its SHA-256 is known, its "sha256:" digest too. The summary must
+// validate. If an index write fails after the ref was set, the error
 // is returned and the run stays reachable by its ref; rigor verify reports
 // the missing index entry.
 func RecordRun(ctx context.Context, s runRecorder, e RunEntry) error {
@@ -79,9 +82,12 @@ func RecordRun(ctx context.Context, s runRecorder, e RunEntry) error {
 		input bool
 	}{{spec.LineageInIndex, e.Inputs, true}, {spec.LineageOutIndex, e.Outputs, false}} {
 		for _, it := range side.items {
-			link := spec.LineageLink{Schema: spec.SchemaLineageLink, Path: it.Path}
+			link := spec.LineageLink{Path: it.Path}
 			if side.input {
-				link.Role = it.Role
+				link.Kind, link.Role = it.Kind, it.Role
+				if link.Kind == "" {
+					link.Kind = spec.LineageInput
+				}
 			} else {
 				link.Name = it.Name
 			}
@@ -112,11 +118,13 @@ func RecordRun(ctx context.Context, s runRecorder, e RunEntry) error {
 	return nil
 }
 
-// LineageFromManifest lists the inputs (inputs[]) and outputs (every
-// non-null artifact) of a run manifest as lineage items. The BLAKE3 digest
-// of each comes from the manifest's blake3 member or, when that is absent,
-// from digests, keyed by the cleaned path (see [spec.RunRelPath]); an item
-// whose digest is known neither way is left out.
+// LineageFromManifest lists the inputs (the config, then inputs[]) and
+// outputs (every non-null artifact) of a run manifest as lineage items, as
+// rigor run indexes them. The BLAKE3 digest of each comes from the
+// manifest's blake3 member or, when that is absent, from digests, keyed by
+// the cleaned path (see [spec.RunRelPath]); an item whose digest is known
+// neither way is left out. When digests holds "code" (the digest of the
+// bundle's code/ tree) it is listed as the code input.
 func LineageFromManifest(m *spec.RunManifest, digests map[string]digest.Digest) (inputs, outputs []LineageItem) {
 	find := func(p, b3 string) (string, digest.Digest, bool) {
 		rel, ok := spec.RunRelPath(p)
@@ -129,9 +137,17 @@ func LineageFromManifest(m *spec.RunManifest, digests map[string]digest.Digest) 
 		d, ok := digests[rel]
 		return rel, d, ok
 	}
+	if m.Config != nil {
+		if rel, d, ok := find(m.Config.Path, m.Config.BLAKE3); ok {
+			inputs = append(inputs, LineageItem{Digest: d, Path: rel, Kind: spec.LineageConfig})
+		}
+	}
+	if d, ok := digests["code"]; ok {
+		inputs = append(inputs, LineageItem{Digest: d, Path: "code", Kind: spec.LineageCode})
+	}
 	for _, in := range m.Inputs {
 		if rel, d, ok := find(in.Path, in.BLAKE3); ok {
-			inputs = append(inputs, LineageItem{Digest: d, SHA256: in.SHA256, Path: rel, Role: in.Role})
+			inputs = append(inputs, LineageItem{Digest: d, SHA256: in.SHA256, Path: rel, Kind: spec.LineageInput, Role: in.Role})
 		}
 	}
 	names := make([]string, 0, len(m.Artifacts))
@@ -151,14 +167,24 @@ func LineageFromManifest(m *spec.RunManifest, digests map[string]digest.Digest) 
 }
 
 // NextAttempt returns the attempt number the next run of row and seed
-// gets: one more than the highest recorded under runs/<row>/seed-<n>/, or 1.
-func NextAttempt(ctx context.Context, refs cas.Refs, row string, seed int64) (int, error) {
+// gets: one more than the highest recorded under runs/<row>/seed-<n>/ or
+// reserved in [spec.ReservationsIndex] by a rigor run still running, or 1.
+func NextAttempt(ctx context.Context, s runRecorder, row string, seed int64) (int, error) {
 	prefix := fmt.Sprintf("runs/%s/seed-%d/attempt-", row, seed)
 	highest := 0
-	err := refs.ListRefs(ctx, prefix, func(name string, _ digest.Digest) error {
-		n, err := strconv.Atoi(strings.TrimPrefix(name, prefix))
-		if err == nil && n > highest {
-			highest = n
+	err := s.ListRefs(ctx, prefix, func(name string, _ digest.Digest) error {
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, prefix)); err == nil {
+			highest = max(highest, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	kp := spec.ReservationPrefix(row, seed)
+	err = s.ScanIndex(ctx, spec.ReservationsIndex, kp, func(key, _ []byte) error {
+		if n, err := strconv.Atoi(string(key[len(kp):])); err == nil {
+			highest = max(highest, n)
 		}
 		return nil
 	})

@@ -1,59 +1,69 @@
 package spec
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
 
 // Names of the store indexes written when a run is recorded (by rigor run
 // and rigor import) and read by listing, lineage and verification. Their
 // keys and values:
 //
-//	runs         <run-id>                      → canonical rigor.run_summary.v1
-//	lineage-in   <content digest> NUL <run-id> → canonical rigor.lineage_link.v1
-//	lineage-out  <content digest> NUL <run-id> → canonical rigor.lineage_link.v1
+//	runs                  <run-id>                      → canonical rigor.run_summary.v1
+//	lineage-in            <content digest> NUL <run-id> → JSON [LineageLink] {kind, role, path}
+//	lineage-out           <content digest> NUL <run-id> → JSON [LineageLink] {name, path}
+//	attempt-reservations  <row> NUL <seed> NUL <attempt, 10 digits> → JSON reservation
 //
-// A content digest is written both as "blake3:<hex>" (the store identity)
-// and as "sha256:<hex>" (the Light identity), so that either finds the run.
-// Because a row name never contains "__", the runs of one matrix row are
-// the keys that start with "<row>__"; the runs that used some content are
-// the lineage-in keys that start with "<digest> NUL".
+// A content digest is the store's "blake3:<hex>"; rigor import also writes
+// each input and artifact under "sha256:<hex>" (the Light identity), so
+// either finds the run. lineage-in holds every input (kind "input"), the
+// config ("config") and the code tree ("code") a run read; lineage-out every
+// artifact it produced. Because a row name never contains "__", the runs of
+// one matrix row are the keys that start with "<row>__"; the runs that used
+// some content are the lineage-in keys that start with "<digest> NUL". An
+// attempt number is taken when its ref exists or it is reserved (rigor run
+// reserves it before the program starts).
 const (
-	RunsIndex       = "runs"
-	LineageInIndex  = "lineage-in"
-	LineageOutIndex = "lineage-out"
+	RunsIndex         = "runs"
+	LineageInIndex    = "lineage-in"
+	LineageOutIndex   = "lineage-out"
+	ReservationsIndex = "attempt-reservations"
 )
 
-// SchemaLineageLink tags the value of a lineage index entry.
-const SchemaLineageLink = "rigor.lineage_link.v1"
+// Kinds of lineage-in entries.
+const (
+	LineageInput  = "input"
+	LineageConfig = "config"
+	LineageCode   = "code"
+)
 
 // LineageLink is the value of a lineage index entry: where in the run the
-// content sits. Role is the input role (lineage-in); Name the artifact name
-// (lineage-out).
+// content sits. A lineage-in entry has Kind (and Role for an input); a
+// lineage-out entry has the artifact Name.
 type LineageLink struct {
-	Schema string `json:"schema"`
-	Path   string `json:"path"`
-	Role   string `json:"role,omitempty"`
-	Name   string `json:"name,omitempty"`
+	Kind string `json:"kind,omitempty"`
+	Role string `json:"role,omitempty"`
+	Name string `json:"name,omitempty"`
+	Path string `json:"path"`
 }
 
-// Validate checks the rules of "rigor.lineage_link.v1".
-func (l *LineageLink) Validate() error {
-	p := &problems{schema: SchemaLineageLink}
-	p.schemaIs(l.Schema)
-	if _, ok := RunRelPath(l.Path); !ok || l.Path == "" {
-		p.addf("path %q must be a relative path inside the run", l.Path)
+// Encode returns the JSON encoding of l, the form the indexes hold.
+func (l *LineageLink) Encode() ([]byte, error) {
+	if _, ok := RunRelPath(l.Path); !ok {
+		return nil, fmt.Errorf("%w: lineage link path %q must be a relative path inside the run", ErrInvalid, l.Path)
 	}
-	if (l.Role == "") == (l.Name == "") {
-		p.addf("exactly one of role (an input) and name (an artifact) must be set")
-	}
-	return p.err()
+	return json.Marshal(l)
 }
 
-// Encode validates l and returns its canonical JSON encoding.
-func (l *LineageLink) Encode() ([]byte, error) { return encodeRecord(l) }
-
-// DecodeLineageLink decodes and validates a lineage index value strictly.
+// DecodeLineageLink decodes a lineage index value. Unknown members are
+// ignored, so that later recorders may add some.
 func DecodeLineageLink(data []byte) (*LineageLink, error) {
 	l := new(LineageLink)
-	return l, decodeRecord(data, SchemaLineageLink, l)
+	if err := json.Unmarshal(data, l); err != nil {
+		return nil, fmt.Errorf("%w: lineage link: %v", ErrSyntax, err)
+	}
+	return l, nil
 }
 
 // LineageKey returns the lineage index key of content (a digest string such
@@ -91,4 +101,10 @@ func SHA256Digest(hexSum string) string {
 		return ""
 	}
 	return "sha256:" + hexSum
+}
+
+// ReservationPrefix returns the attempt-reservations key prefix of row and
+// seed; the key of attempt k appends k as 10 decimal digits.
+func ReservationPrefix(row string, seed int64) []byte {
+	return fmt.Appendf(nil, "%s\x00%d\x00", row, seed)
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/rigor-dev/rigor/spec"
 )
@@ -28,17 +29,23 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 		}
 	}
 	for _, f := range files {
-		e, ok := v.files[f.Rel]
-		if f.Rel == "" || !ok {
+		if f.Rel == "" {
 			continue
 		}
-		index := spec.LineageOutIndex
-		if f.Role != "" || len(f.Label) > 7 && f.Label[:7] == "inputs[" {
+		var index string
+		switch {
+		case f.Label == "config", strings.HasPrefix(f.Label, "inputs["):
 			index = spec.LineageInIndex
-		} else if len(f.Label) < 10 || f.Label[:10] != "artifacts." {
-			continue // config, environment and code are identity, not lineage
+		case strings.HasPrefix(f.Label, "artifacts."):
+			index = spec.LineageOutIndex
+		default:
+			continue // environment and code files are identity, not lineage
 		}
-		key := spec.LineageKey(e.Digest.String(), rec.RunID)
+		d, ok := v.lineageDigest(f)
+		if !ok {
+			continue // not in the bundle: the manifest check reports it
+		}
+		key := spec.LineageKey(d.String(), rec.RunID)
 		found := false
 		err := v.opts.Index.ScanIndex(ctx, index, key, func(k, _ []byte) error {
 			if string(k) == string(key) {
@@ -50,8 +57,8 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 			return nil, err
 		}
 		if !found {
-			out = append(out, Problem{Kind: IndexMismatch, Path: f.Rel, Digest: e.Digest,
-				Message: fmt.Sprintf("%s: no %s index entry links %s to the run", f.Label, index, e.Digest)})
+			out = append(out, Problem{Kind: IndexMismatch, Path: f.Rel, Digest: d,
+				Message: fmt.Sprintf("%s: no %s index entry links %s to the run", f.Label, index, d)})
 		}
 	}
 	return out, nil

@@ -50,8 +50,10 @@ type Hop struct {
 	Run     string `json:"run"`
 	Content string `json:"content"`
 	Path    string `json:"path"`
-	// Role is the input role (downstream); Name the artifact name
-	// (upstream).
+	// Kind ("input", "config" or "code") and Role say what the content
+	// was to a run that used it (downstream); Name is the artifact name of
+	// content a run produced (upstream).
+	Kind string `json:"kind,omitempty"`
 	Role string `json:"role,omitempty"`
 	Name string `json:"name,omitempty"`
 	// Via is the run the hop continues from: downstream, the run that
@@ -143,7 +145,7 @@ func (t *tracer) follow(ctx context.Context, content, index string, l *Lineage) 
 			for _, lk := range links {
 				h := Hop{Depth: depth, Run: lk.run, Content: it.content, Path: lk.link.Path, Via: it.via}
 				if index == spec.LineageInIndex {
-					h.Role = lk.link.Role
+					h.Kind, h.Role = lk.link.Kind, lk.link.Role
 				} else {
 					h.Name = lk.link.Name
 				}
@@ -280,8 +282,18 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, erro
 			r.outputs = append(r.outputs, ioItem{d.String(), f.Rel, name})
 		}
 	}
+	// rigor run also keeps the program's whole output directory, and
+	// indexes it as the output "outputs".
+	if e, err := lookupEntry(ctx, src, root, outputsDir, trees); err == nil && e.Mode == cas.ModeTree {
+		r.outputs = append(r.outputs, ioItem{e.Digest.String(), outputsDir, "outputs"})
+	} else if err != nil && fatal(ctx, err) {
+		return nil, err
+	}
 	return r, nil
 }
+
+// outputsDir is where rigor run keeps the program's output directory.
+const outputsDir = "rigor/outputs"
 
 var errNoEntry = errors.New("verify: no such path in the run bundle")
 

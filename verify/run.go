@@ -123,7 +123,7 @@ func Run(ctx context.Context, src Store, root digest.Digest, opts Options) (Repo
 
 func newRunVerifier(src Store, root digest.Digest, opts Options) *runVerifier {
 	v := &runVerifier{src: src, opts: opts, root: root, stats: map[digest.Digest]statResult{}, files: map[string]cas.Entry{},
-		bad: map[string]bool{}, objects: map[digest.Digest]bool{}}
+		bad: map[string]bool{}, objects: map[digest.Digest]bool{}, dirs: map[string]digest.Digest{}}
 	if opts.Now == nil {
 		v.opts.Now = time.Now
 	}
@@ -145,10 +145,11 @@ type runVerifier struct {
 	root digest.Digest
 
 	stats    map[digest.Digest]statResult
-	files    map[string]cas.Entry // every non-tree entry by path
-	order    []string             // paths of files, in walk order
-	store    []Problem            // store-level problems
-	bad      map[string]bool      // paths whose objects have store problems
+	files    map[string]cas.Entry     // every non-tree entry by path
+	dirs     map[string]digest.Digest // every tree by path
+	order    []string                 // paths of files, in walk order
+	store    []Problem                // store-level problems
+	bad      map[string]bool          // paths whose objects have store problems
 	objects  map[digest.Digest]bool
 	runLabel string
 
@@ -368,6 +369,7 @@ func (v *runVerifier) walk(ctx context.Context) error {
 					continue
 				}
 				stack = append(stack, job{p, e.Digest})
+				v.dirs[p] = e.Digest
 				continue
 			}
 			v.files[p] = e
@@ -630,6 +632,35 @@ func (t *treeFiles) SHA256(rel string) (string, error) {
 	return s, nil
 }
 
+// sha256sumSuffix ends the path of the listing that stands for a directory
+// input in the manifest.
+const sha256sumSuffix = ".sha256sum"
+
+// directoryInput returns the tree digest of a directory input recorded the
+// way rigor run records one: inputs[i].path is "<dir>.sha256sum" and <dir>
+// is a tree in the bundle.
+func (v *runVerifier) directoryInput(f spec.ManifestFile) (digest.Digest, bool) {
+	if !strings.HasPrefix(f.Label, "inputs[") || !strings.HasSuffix(f.Rel, sha256sumSuffix) {
+		return "", false
+	}
+	d, ok := v.dirs[strings.TrimSuffix(f.Rel, sha256sumSuffix)]
+	return d, ok
+}
+
+// lineageDigest is the digest a run's lineage index entry for f is keyed
+// by: the recorded blake3 when there is one (a directory input's tree),
+// else the file's.
+func (v *runVerifier) lineageDigest(f spec.ManifestFile) (digest.Digest, bool) {
+	if d, ok := v.directoryInput(f); ok {
+		return d, true
+	}
+	if d := digest.Digest(f.BLAKE3); f.BLAKE3 != "" && spec.ValidDigest(d) {
+		return d, true
+	}
+	e, ok := v.files[f.Rel]
+	return e.Digest, ok
+}
+
 // damagedAncestor returns the nearest directory above rel whose tree could
 // not be read ("/" for the root tree), or "" when every one could.
 func (v *runVerifier) damagedAncestor(rel string) string {
@@ -653,6 +684,16 @@ func (v *runVerifier) checkRecordedDigests(files []spec.ManifestFile) []Problem 
 	for _, f := range files {
 		e, ok := v.files[f.Rel]
 		if f.Rel == "" || !ok {
+			continue
+		}
+		if d, ok := v.directoryInput(f); ok {
+			// rigor run records a directory input by its tree: the manifest
+			// points the checker at the tree's sha256sum listing, and its
+			// blake3 and size are the tree's.
+			if f.BLAKE3 != "" && f.BLAKE3 != d.String() {
+				out = append(out, Problem{Kind: ManifestDigest, Path: f.Rel, Digest: d,
+					Message: fmt.Sprintf("%s: the manifest records blake3 %s, the bundle's directory holds %s", f.Label, f.BLAKE3, d)})
+			}
 			continue
 		}
 		if f.BLAKE3 != "" && f.BLAKE3 != e.Digest.String() {
