@@ -50,14 +50,14 @@ func CheckContract(c *spec.Contract, opts ContractOptions) *spec.ContractReport 
 	}
 	e := newContractEval(c, now().UTC().Truncate(time.Second))
 	gates := []spec.Gate{
-		runGate(GateExperimentSpec, e.experimentSpec),
-		runGate(GateRunStatus, e.runStatus),
-		runGate(GateEnvironmentCache, e.environmentCache),
-		runGate(GateReproLevel, e.reproLevel),
-		runGate(GateRemoteExecution, e.remoteExecution),
+		runContractGate(GateExperimentSpec, e.experimentSpec),
+		runContractGate(GateRunStatus, e.runStatus),
+		runContractGate(GateEnvironmentCache, e.environmentCache),
+		runContractGate(GateReproLevel, e.reproLevel),
+		runContractGate(GateRemoteExecution, e.remoteExecution),
 	}
 	pre := append(gates, opts.Evidence...)
-	gates = append(slices.Clip(pre), runGate(GateDeclaredDecision, func(a *gateAcc) { e.declaredDecision(a, pre) }))
+	gates = append(slices.Clip(pre), runContractGate(GateDeclaredDecision, func(a *contractAcc) { e.declaredDecision(a, pre) }))
 
 	findings := spec.Report{
 		Schema:        spec.FindingsSchema,
@@ -81,8 +81,8 @@ func CheckContract(c *spec.Contract, opts ContractOptions) *spec.ContractReport 
 	}
 }
 
-// gateNotes are the fixed notes of the contract gates.
-var gateNotes = map[string]string{
+// contractGateNotes are the fixed notes of the contract gates.
+var contractGateNotes = map[string]string{
 	GateExperimentSpec:   "the frozen experiment spec: plan hash, failure tree, budget, matrix rows and DAG",
 	GateRunStatus:        "what the run claims: status, termination, completion evidence, resume safety, resources within budget",
 	GateEnvironmentCache: "the environment is pinned by lock hashes and a seed; a cache is declared with its manifest and a contamination check",
@@ -92,23 +92,23 @@ var gateNotes = map[string]string{
 	GateRunEvidence:      "the stored runs agree with what run_status and the same-seed pairs claim",
 }
 
-// gateAcc collects one gate's findings: criticals and warnings.
-type gateAcc struct {
+// contractAcc collects one gate's findings: criticals and warnings.
+type contractAcc struct {
 	crit, warn []spec.Finding
 }
 
-func (a *gateAcc) critical(loc, rule, evidence, issue, fix string) {
+func (a *contractAcc) critical(loc, rule, evidence, issue, fix string) {
 	a.crit = append(a.crit, spec.Finding{Loc: loc, Issue: issue, Fix: fix, Evidence: evidence, Rule: rule})
 }
 
-func (a *gateAcc) warning(loc, rule, evidence, issue, fix string) {
+func (a *contractAcc) warning(loc, rule, evidence, issue, fix string) {
 	a.warn = append(a.warn, spec.Finding{Loc: loc, Issue: issue, Fix: fix, Evidence: evidence, Rule: rule})
 }
 
 // gate turns the findings into a gate: fail/critical with the criticals
 // only, else warn/major, else pass/info.
-func (a *gateAcc) gate(name string) spec.Gate {
-	g := spec.Gate{Gate: name, Note: gateNotes[name], Findings: []spec.Finding{}}
+func (a *contractAcc) gate(name string) spec.Gate {
+	g := spec.Gate{Gate: name, Note: contractGateNotes[name], Findings: []spec.Finding{}}
 	switch {
 	case len(a.crit) > 0:
 		g.Status, g.Severity, g.Findings = spec.GateFail, spec.SeverityCritical, a.crit
@@ -120,16 +120,16 @@ func (a *gateAcc) gate(name string) spec.Gate {
 	return g
 }
 
-// runGate runs one gate, turning a panic into a critical failure.
-func runGate(name string, fn func(a *gateAcc)) (g spec.Gate) {
+// runContractGate runs one gate, turning a panic into a critical failure.
+func runContractGate(name string, fn func(a *contractAcc)) (g spec.Gate) {
 	defer func() {
 		if r := recover(); r != nil {
-			g = spec.Gate{Gate: name, Status: spec.GateFail, Severity: spec.SeverityCritical, Note: gateNotes[name],
+			g = spec.Gate{Gate: name, Status: spec.GateFail, Severity: spec.SeverityCritical, Note: contractGateNotes[name],
 				Findings: []spec.Finding{{Loc: name, Issue: "the gate crashed, so nothing it checks is established",
 					Fix: "report this as a rigor bug with the input", Evidence: fmt.Sprint(r), Rule: "gate_runner.exception"}}}
 		}
 	}()
-	a := &gateAcc{}
+	a := &contractAcc{}
 	fn(a)
 	return a.gate(name)
 }
@@ -147,14 +147,14 @@ type contractEval struct {
 
 func newContractEval(c *spec.Contract, now time.Time) *contractEval {
 	e := &contractEval{c: c, p: c.Project(), asOf: now, guardrails: c.RequiresGuardrails()}
-	if raw := c.Tree["as_of"]; !isBlank(raw) {
+	if raw := c.Tree["as_of"]; !cBlank(raw) {
 		if t, ok := spec.ParseContractTime(raw); ok {
 			e.asOf = t
 		} else {
 			e.asOfBad = true
 		}
 	}
-	e.es = objectOr(c.Tree["experiment_spec"])
+	e.es = cObject(c.Tree["experiment_spec"])
 	e.budget, _ = e.es["budget"].(map[string]any)
 	return e
 }
@@ -164,37 +164,37 @@ func (e *contractEval) loc(path string, args ...any) string {
 	return e.p + ":" + fmt.Sprintf(path, args...)
 }
 
-// objectOr returns v when it is an object, and an empty object otherwise.
-func objectOr(v any) map[string]any {
+// cObject returns v when it is an object, and an empty object otherwise.
+func cObject(v any) map[string]any {
 	if m, ok := v.(map[string]any); ok {
 		return m
 	}
 	return map[string]any{}
 }
 
-// isBlank reports whether v is missing or a string of white space.
-func isBlank(v any) bool {
+// cBlank reports whether v is missing or a string of white space.
+func cBlank(v any) bool {
 	if s, ok := v.(string); ok {
 		return strings.TrimSpace(s) == ""
 	}
 	return spec.IsMissing(v)
 }
 
-// nonEmptyList reports whether v is a list with at least one item.
-func nonEmptyList(v any) bool {
+// cNonEmptyList reports whether v is a list with at least one item.
+func cNonEmptyList(v any) bool {
 	l, ok := v.([]any)
 	return ok && len(l) > 0
 }
 
-// isHex64 reports whether v is a string of 64 hex digits.
-func isHex64(v any) bool {
+// cHex64 reports whether v is a string of 64 hex digits.
+func cHex64(v any) bool {
 	s, ok := v.(string)
 	return ok && spec.IsHex64Any(s)
 }
 
-// missingKeys returns the keys of obj that count as missing, in the order
+// cMissingKeys returns the keys of obj that count as missing, in the order
 // given.
-func missingKeys(obj map[string]any, keys ...string) []string {
+func cMissingKeys(obj map[string]any, keys ...string) []string {
 	var out []string
 	for _, k := range keys {
 		if spec.IsMissing(obj[k]) {
@@ -204,24 +204,24 @@ func missingKeys(obj map[string]any, keys ...string) []string {
 	return out
 }
 
-// number reads a contract number (see spec.ContractNumber).
-func number(v any) (float64, bool) { return spec.ContractNumber(v) }
+// cNumber reads a contract number (see spec.ContractNumber).
+func cNumber(v any) (float64, bool) { return spec.ContractNumber(v) }
 
 // Gate 1: experiment_spec.
-func (e *contractEval) experimentSpec(a *gateAcc) {
+func (e *contractEval) experimentSpec(a *contractAcc) {
 	es := e.es
 	if e.asOfBad {
 		a.critical(e.loc("as_of"), "experiment_spec.as_of_bad_timestamp", spec.JSONText(e.c.Tree["as_of"]),
 			"as_of is not an ISO-8601 timestamp with a time zone, so no timestamp can be judged against it",
 			`write as_of like "2026-07-04T10:00:00+08:00", or leave it "" to judge against the current time`)
 	}
-	if miss := missingKeys(es, "spec_id", "frozen_at", "source_plan_locator", "plan_sha256", "question_id",
+	if miss := cMissingKeys(es, "spec_id", "frozen_at", "source_plan_locator", "plan_sha256", "question_id",
 		"estimand_id", "evaluator_id", "budget", "matrix_rows", "dag_nodes"); len(miss) > 0 {
 		a.critical(e.loc("experiment_spec"), "experiment_spec.required_missing", strings.Join(miss, ","),
 			"the experiment spec is not frozen: required fields are missing",
 			"fill every listed field from the frozen research plan")
 	}
-	if v := es["plan_sha256"]; !spec.IsMissing(v) && !isHex64(v) {
+	if v := es["plan_sha256"]; !spec.IsMissing(v) && !cHex64(v) {
 		a.critical(e.loc("experiment_spec"), "experiment_spec.bad_hash", spec.JSONText(v),
 			"plan_sha256 is not a SHA-256 (64 hex digits, no prefix)",
 			"write the SHA-256 of the frozen plan file as 64 hex digits")
@@ -239,14 +239,14 @@ func (e *contractEval) experimentSpec(a *gateAcc) {
 	}
 	if e.budget != nil {
 		for _, k := range []string{"max_walltime_minutes", "max_compute_units"} {
-			if n, ok := number(e.budget[k]); !ok || !(n > 0) {
+			if n, ok := cNumber(e.budget[k]); !ok || !(n > 0) {
 				a.critical(e.loc("experiment_spec.budget.%s", k), "budget.bad_limit", spec.JSONText(e.budget[k]),
 					k+" is not a number greater than 0, so the budget bounds nothing",
 					"set a positive limit")
 			}
 		}
 		if v := e.budget["max_cost_usd"]; v != nil {
-			if n, ok := number(v); !ok || n < 0 {
+			if n, ok := cNumber(v); !ok || n < 0 {
 				a.critical(e.loc("experiment_spec.budget.max_cost_usd"), "budget.bad_cost", spec.JSONText(v),
 					"max_cost_usd is neither null nor a non-negative number",
 					"write the spending limit in USD (0 for none), or null when cost is not budgeted")
@@ -256,14 +256,14 @@ func (e *contractEval) experimentSpec(a *gateAcc) {
 	e.failureTree(a)
 	e.matrixRows(a)
 	e.dagNodes(a)
-	if isBlank(es["scope_freeze_note"]) {
+	if cBlank(es["scope_freeze_note"]) {
 		a.warning(e.loc("experiment_spec"), "scope.freeze_note_missing", "",
 			"no scope_freeze_note says what may still change after the freeze",
 			"state which changes are allowed (bug fixes only, say) and which need a plan amendment")
 	}
 }
 
-func (e *contractEval) failureTree(a *gateAcc) {
+func (e *contractEval) failureTree(a *contractAcc) {
 	ft, ok := e.es["failure_tree"].(map[string]any)
 	if !ok || len(ft) == 0 {
 		a.critical(e.loc("experiment_spec.failure_tree"), "failure_tree.missing", "",
@@ -292,7 +292,7 @@ func (e *contractEval) failureTree(a *gateAcc) {
 			"the failure-tree report failed: the plan cannot tell outcomes apart",
 			"fix the failure tree in research-plan before executing")
 	case "WARN":
-		if nonEmptyList(ft["warning_decisions"]) {
+		if cNonEmptyList(ft["warning_decisions"]) {
 			a.warning(e.loc("experiment_spec.failure_tree"), "failure_tree.warn_with_decision", status,
 				"the failure-tree report warned; the warnings were accepted by recorded decisions",
 				"carry the accepted warnings into the limitations of the results")
@@ -309,7 +309,7 @@ func (e *contractEval) failureTree(a *gateAcc) {
 	}
 }
 
-func (e *contractEval) matrixRows(a *gateAcc) {
+func (e *contractEval) matrixRows(a *contractAcc) {
 	rows, ok := e.es["matrix_rows"].([]any)
 	if !ok || len(rows) == 0 {
 		a.critical(e.loc("experiment_spec.matrix_rows"), "matrix.empty", "",
@@ -325,7 +325,7 @@ func (e *contractEval) matrixRows(a *gateAcc) {
 			a.critical(at, "matrix.bad_row", spec.JSONText(rv), "the matrix row is not an object", "write the row as an object")
 			continue
 		}
-		if miss := missingKeys(row, "row_id", "config_id", "dataset_id", "split_id", "evaluator_id", "expected_outputs"); len(miss) > 0 {
+		if miss := cMissingKeys(row, "row_id", "config_id", "dataset_id", "split_id", "evaluator_id", "expected_outputs"); len(miss) > 0 {
 			a.critical(at, "matrix.row_missing", strings.Join(miss, ","),
 				"the matrix row lacks required fields", "fill every listed field")
 		}
@@ -336,7 +336,7 @@ func (e *contractEval) matrixRows(a *gateAcc) {
 				"give every row its own row_id")
 		}
 		seen[id] = true
-		if !nonEmptyList(row["expected_outputs"]) {
+		if !cNonEmptyList(row["expected_outputs"]) {
 			a.critical(at, "matrix.outputs_missing", spec.JSONText(row["expected_outputs"]),
 				"expected_outputs is not a non-empty list, so completion cannot be judged",
 				"list the artifacts the row must produce (raw_metrics, predictions, ...)")
@@ -348,13 +348,13 @@ func (e *contractEval) matrixRows(a *gateAcc) {
 			refs = map[string]any{}
 		} else {
 			for _, k := range []string{"hypothesis_ids", "branch_action_ids"} {
-				if !nonEmptyList(refs[k]) {
+				if !cNonEmptyList(refs[k]) {
 					a.critical(at+".failure_tree_refs."+k, "matrix.failure_tree_refs_missing", spec.JSONText(refs[k]),
 						k+" is not a non-empty list", "list the failure-tree ids this row tests")
 				}
 			}
 		}
-		if e.guardrails && !nonEmptyList(refs["guardrail_ids"]) {
+		if e.guardrails && !cNonEmptyList(refs["guardrail_ids"]) {
 			a.critical(at+".failure_tree_refs.guardrail_ids", "matrix.guardrail_refs_missing", spec.JSONText(refs["guardrail_ids"]),
 				"the failure tree requires guardrails and the row names none",
 				"list the guardrail ids this row must satisfy, or set requires_guardrails to false in the failure tree")
@@ -362,7 +362,7 @@ func (e *contractEval) matrixRows(a *gateAcc) {
 	}
 }
 
-func (e *contractEval) dagNodes(a *gateAcc) {
+func (e *contractEval) dagNodes(a *contractAcc) {
 	nodes, ok := e.es["dag_nodes"].([]any)
 	if !ok || len(nodes) == 0 {
 		a.critical(e.loc("experiment_spec.dag_nodes"), "dag.empty", "",
@@ -378,7 +378,7 @@ func (e *contractEval) dagNodes(a *gateAcc) {
 			a.critical(at, "dag.bad_node", spec.JSONText(nv), "the DAG node is not an object", "write the node as an object")
 			continue
 		}
-		if miss := missingKeys(node, "node_id", "kind", "produces"); len(miss) > 0 {
+		if miss := cMissingKeys(node, "node_id", "kind", "produces"); len(miss) > 0 {
 			a.critical(at, "dag.node_missing", strings.Join(miss, ","), "the DAG node lacks required fields", "fill every listed field")
 		}
 		if _, present := node["depends_on"]; !present {
@@ -393,7 +393,7 @@ func (e *contractEval) dagNodes(a *gateAcc) {
 		if _, dup := deps[id]; !dup {
 			order = append(order, id)
 		}
-		deps[id] = dependencyList(node["depends_on"])
+		deps[id] = contractDeps(node["depends_on"])
 	}
 	// Depth-first search in insertion order: a node reached while it is
 	// being visited closes a cycle; unknown dependencies are reported as the
@@ -434,8 +434,8 @@ func (e *contractEval) dagNodes(a *gateAcc) {
 	}
 }
 
-// dependencyList reads depends_on: a list of ids, or a single id.
-func dependencyList(v any) []string {
+// contractDeps reads depends_on: a list of ids, or a single id.
+func contractDeps(v any) []string {
 	switch t := v.(type) {
 	case []any:
 		out := make([]string, 0, len(t))
@@ -450,13 +450,13 @@ func dependencyList(v any) []string {
 }
 
 // Terminal reasons that cannot go with a completed run.
-var failureReasons = []string{"OOM", "TIMEOUT", "PREEMPTED", "MAX_ITERATIONS", "USER_CANCEL"}
+var contractFailureReasons = []string{"OOM", "TIMEOUT", "PREEMPTED", "MAX_ITERATIONS", "USER_CANCEL"}
 
 // Gate 2: run_status.
-func (e *contractEval) runStatus(a *gateAcc) {
-	rs := objectOr(e.c.Tree["run_status"])
+func (e *contractEval) runStatus(a *contractAcc) {
+	rs := cObject(e.c.Tree["run_status"])
 	at := e.loc("run_status")
-	if miss := missingKeys(rs, "run_id", "matrix_row_id", "attempt", "status", "termination", "failure_class",
+	if miss := cMissingKeys(rs, "run_id", "matrix_row_id", "attempt", "status", "termination", "failure_class",
 		"resources", "completion", "resume_semantics"); len(miss) > 0 {
 		a.critical(at, "run_status.required_missing", strings.Join(miss, ","),
 			"the run status lacks required fields", "fill every listed field from the run's record")
@@ -481,22 +481,22 @@ func (e *contractEval) runStatus(a *gateAcc) {
 			"the run belongs to a matrix row the frozen spec does not have",
 			"run a frozen row, or amend the plan in research-plan to add the row")
 	}
-	term := objectOr(rs["termination"])
+	term := cObject(rs["termination"])
 	reason := spec.ContractStatus(term["reason"])
 	if reason != "" && !slices.Contains(spec.ContractTerminationReasons, reason) {
 		a.critical(at+".termination", "termination.bad_reason", reason, "termination.reason is not a termination reason",
 			"use one of "+strings.Join(spec.ContractTerminationReasons, ", "))
 	}
-	if status == "COMPLETED" && !(reason == "NATURAL_EXIT" && isZero(term["exit_code"])) {
+	if status == "COMPLETED" && !(reason == "NATURAL_EXIT" && cZeroExit(term["exit_code"])) {
 		a.critical(at, "run.completed_bad_termination", reason+"/"+spec.JSONText(term["exit_code"]),
 			"the run is called COMPLETED but did not end by a natural exit with code 0",
 			"record the real status (FAILED, ABORTED, ...) or the real termination")
 	}
-	if slices.Contains(failureReasons, reason) && status == "COMPLETED" {
+	if slices.Contains(contractFailureReasons, reason) && status == "COMPLETED" {
 		a.critical(at, "run.failure_reason_marked_completed", reason,
 			"a run that ended by "+reason+" is called COMPLETED", "record it as FAILED, ABORTED or PARTIAL")
 	}
-	comp := objectOr(rs["completion"])
+	comp := cObject(rs["completion"])
 	cst := spec.ContractStatus(comp["status"])
 	if status == "COMPLETED" && cst != "PASS" {
 		a.critical(at+".completion", "completion.not_pass_for_completed", cst,
@@ -507,37 +507,37 @@ func (e *contractEval) runStatus(a *gateAcc) {
 		a.critical(at+".completion", "completion.evidence_missing", "",
 			"completion passed with no evidence artifacts", "list the artifacts that show completion")
 	}
-	if status == "COMPLETED" && cst == "PASS" && e.guardrails && !nonEmptyList(comp["guardrail_evidence_artifacts"]) &&
+	if status == "COMPLETED" && cst == "PASS" && e.guardrails && !cNonEmptyList(comp["guardrail_evidence_artifacts"]) &&
 		!mentionsGuardrail(comp["evidence_artifacts"]) {
 		a.critical(at+".completion.guardrail_evidence_artifacts", "completion.guardrail_evidence_missing", "",
 			"the failure tree requires guardrails and the completed run shows no guardrail evidence",
 			"record the guardrail checks' output and list it in guardrail_evidence_artifacts")
 	}
-	ck := objectOr(rs["checkpoint"])
+	ck := cObject(rs["checkpoint"])
 	ckStatus := spec.ContractStatus(ck["status"])
 	resumable := status == "PARTIAL" || status == "RESUMABLE"
 	if resumable && ckStatus != "PARTIAL" {
 		a.critical(at+".checkpoint", "resume.checkpoint_missing", ckStatus,
 			"a "+status+" run has no PARTIAL checkpoint to resume from", "record the checkpoint (status PARTIAL, locator, sha256, resume_command)")
 	}
-	if ckStatus == "PARTIAL" && (isBlank(ck["locator"]) || !isHex64(ck["sha256"])) {
+	if ckStatus == "PARTIAL" && (cBlank(ck["locator"]) || !cHex64(ck["sha256"])) {
 		a.critical(at+".checkpoint", "resume.checkpoint_hash_missing", spec.JSONText(ck["sha256"]),
 			"the checkpoint has no locator or no SHA-256, so a resume cannot be tied to it",
 			"record where the checkpoint is and its SHA-256")
 	}
-	if ckStatus == "PARTIAL" && isBlank(ck["resume_command"]) {
+	if ckStatus == "PARTIAL" && cBlank(ck["resume_command"]) {
 		a.critical(at+".checkpoint", "resume.command_missing", "",
 			"the checkpoint has no resume_command", "record the exact command that resumes from it")
 	}
-	if resumable && objectOr(rs["resume_semantics"])["safe_to_resume"] != true {
-		a.critical(at+".resume_semantics", "resume.safety_missing", spec.JSONText(objectOr(rs["resume_semantics"])["safe_to_resume"]),
+	if resumable && cObject(rs["resume_semantics"])["safe_to_resume"] != true {
+		a.critical(at+".resume_semantics", "resume.safety_missing", spec.JSONText(cObject(rs["resume_semantics"])["safe_to_resume"]),
 			"a "+status+" run does not state that resuming is safe", "establish that resuming gives the same result and set safe_to_resume to true, or rerun")
 	}
 	if (status == "FAILED" || status == "ABORTED" || resumable) && (fc == "" || fc == "NONE" || fc == "UNKNOWN") {
 		a.critical(at, "failure.class_missing", fc,
 			"a "+status+" run does not say why it failed", "classify the failure (OOM, TIMEOUT, CODE_BUG, ...)")
 	}
-	res := objectOr(rs["resources"])
+	res := cObject(rs["resources"])
 	for _, k := range []string{"walltime_minutes", "cpu_hours", "gpu_hours", "memory_peak_gb", "storage_gb"} {
 		if res[k] == nil {
 			a.warning(at+".resources."+k, "resources.metric_missing", "",
@@ -545,7 +545,7 @@ func (e *contractEval) runStatus(a *gateAcc) {
 		}
 	}
 	if v := res["cost_usd"]; v != nil {
-		if n, ok := number(v); !ok || n < 0 {
+		if n, ok := cNumber(v); !ok || n < 0 {
 			a.critical(at+".resources.cost_usd", "resources.bad_cost", spec.JSONText(v),
 				"cost_usd is neither null nor a non-negative number", "record the cost in USD")
 		}
@@ -555,8 +555,8 @@ func (e *contractEval) runStatus(a *gateAcc) {
 		{"cost_usd", "max_cost_usd", "budget.cost_exceeded"},
 		{"compute_units_used", "max_compute_units", "budget.compute_exceeded"},
 	} {
-		used, ok1 := number(res[c.used])
-		limit, ok2 := number(e.budget[c.limit])
+		used, ok1 := cNumber(res[c.used])
+		limit, ok2 := cNumber(e.budget[c.limit])
 		if ok1 && ok2 && used > limit {
 			a.critical(at+".resources."+c.used, c.rule, fmt.Sprintf("%s=%s > %s=%s", c.used, spec.JSONText(res[c.used]),
 				c.limit, spec.JSONText(e.budget[c.limit])),
@@ -579,15 +579,15 @@ func (e *contractEval) rowIDs() map[string]bool {
 	return out
 }
 
-// isZero reports whether an exit code is the number 0.
-func isZero(v any) bool {
+// cZeroExit reports whether an exit code is the number 0.
+func cZeroExit(v any) bool {
 	if _, isBool := v.(bool); isBool {
 		return false
 	}
 	if _, isStr := v.(string); isStr {
 		return false
 	}
-	n, ok := number(v)
+	n, ok := cNumber(v)
 	return ok && n == 0
 }
 
@@ -604,20 +604,20 @@ func mentionsGuardrail(v any) bool {
 }
 
 // Gate 3: environment_cache.
-func (e *contractEval) environmentCache(a *gateAcc) {
-	env := objectOr(e.c.Tree["environment"])
-	if miss := missingKeys(env, "code_commit", "dirty", "env_lock_sha256", "package_lock_sha256", "python", "os",
+func (e *contractEval) environmentCache(a *contractAcc) {
+	env := cObject(e.c.Tree["environment"])
+	if miss := cMissingKeys(env, "code_commit", "dirty", "env_lock_sha256", "package_lock_sha256", "python", "os",
 		"random_seed"); len(miss) > 0 {
 		a.critical(e.loc("environment"), "environment.required_missing", strings.Join(miss, ","),
 			"the environment is not pinned: required fields are missing", "record every listed field")
 	}
 	for _, k := range []string{"env_lock_sha256", "package_lock_sha256"} {
-		if v := env[k]; !spec.IsMissing(v) && !isHex64(v) {
+		if v := env[k]; !spec.IsMissing(v) && !cHex64(v) {
 			a.critical(e.loc("environment.%s", k), "environment.bad_hash", spec.JSONText(v),
 				k+" is not a SHA-256 (64 hex digits)", "write the SHA-256 of the lock file")
 		}
 	}
-	if env["dirty"] == true && !isHex64(env["diff_sha256"]) {
+	if env["dirty"] == true && !cHex64(env["diff_sha256"]) {
 		a.critical(e.loc("environment"), "environment.dirty_without_diff_hash", spec.JSONText(env["diff_sha256"]),
 			"the code was dirty and the uncommitted diff is not pinned by a SHA-256",
 			"commit the changes, or record the SHA-256 of the diff in diff_sha256")
@@ -626,7 +626,7 @@ func (e *contractEval) environmentCache(a *gateAcc) {
 		a.critical(e.loc("environment"), "environment.seed_missing", "",
 			"no random seed is recorded", "record the seed the run used")
 	}
-	cache := objectOr(e.c.Tree["cache"])
+	cache := cObject(e.c.Tree["cache"])
 	if !spec.Truthy(cache["enabled"]) {
 		a.warning(e.loc("cache"), "cache.declaration_missing", spec.JSONText(cache["enabled"]),
 			"no cache is declared, so nothing shows that no stale cached result entered the run",
@@ -634,12 +634,12 @@ func (e *contractEval) environmentCache(a *gateAcc) {
 		return
 	}
 	for _, k := range []string{"cache_policy", "cache_manifest_sha256", "isolation_strategy"} {
-		if isBlank(cache[k]) {
+		if cBlank(cache[k]) {
 			a.critical(e.loc("cache.%s", k), "cache.required_missing", "",
 				"the cache is enabled and cache."+k+" is missing", "record it")
 		}
 	}
-	if v := cache["cache_manifest_sha256"]; !spec.IsMissing(v) && !isHex64(v) {
+	if v := cache["cache_manifest_sha256"]; !spec.IsMissing(v) && !cHex64(v) {
 		a.critical(e.loc("cache.cache_manifest_sha256"), "cache.bad_hash", spec.JSONText(v),
 			"cache_manifest_sha256 is not a SHA-256 (64 hex digits)", "write the SHA-256 of the cache manifest")
 	}
@@ -650,8 +650,8 @@ func (e *contractEval) environmentCache(a *gateAcc) {
 }
 
 // Gate 4: repro_level.
-func (e *contractEval) reproLevel(a *gateAcc) {
-	repro := objectOr(e.c.Tree["reproducibility"])
+func (e *contractEval) reproLevel(a *contractAcc) {
+	repro := cObject(e.c.Tree["reproducibility"])
 	at := e.loc("reproducibility")
 	requested := spec.ContractStatus(repro["requested_level"])
 	reqIdx := slices.Index(spec.ReproLevels, requested)
@@ -685,7 +685,7 @@ func (e *contractEval) reproLevel(a *gateAcc) {
 	}
 	if reqIdx >= 0 {
 		key := strings.ToLower(requested)
-		if isBlank(objectOr(repro["evidence"])[key]) {
+		if cBlank(cObject(repro["evidence"])[key]) {
 			a.critical(e.loc("reproducibility.evidence.%s", key), "repro.evidence_missing", "",
 				"no evidence is given for the requested level "+requested, "point evidence."+key+" at the comparison that shows it")
 		}
@@ -703,7 +703,7 @@ func (e *contractEval) reproLevel(a *gateAcc) {
 				"the two runs of a fixed seed did not give identical artifacts",
 				"find the nondeterminism (seeds, cuDNN, data order) and rerun the pair")
 		}
-		if isBlank(pair["comparison_locator"]) {
+		if cBlank(pair["comparison_locator"]) {
 			a.critical(pat, "repro.comparison_locator_missing", "",
 				"the same-seed pair names no comparison", "point comparison_locator at the comparison report")
 		}
@@ -711,10 +711,10 @@ func (e *contractEval) reproLevel(a *gateAcc) {
 }
 
 // Gate 5: remote_execution_authorization.
-func (e *contractEval) remoteExecution(a *gateAcc) {
-	re := objectOr(e.c.Tree["remote_execution"])
+func (e *contractEval) remoteExecution(a *contractAcc) {
+	re := cObject(e.c.Tree["remote_execution"])
 	at := e.loc("remote_execution")
-	est, estOK := number(re["estimated_cost_usd"])
+	est, estOK := cNumber(re["estimated_cost_usd"])
 	active := spec.Truthy(re["required"]) || spec.Truthy(re["paid"]) || estOK && est > 0
 	auth, authObj := re["user_authorization"].(map[string]any)
 	authStatus := "UNKNOWN"
@@ -729,7 +729,7 @@ func (e *contractEval) remoteExecution(a *gateAcc) {
 		}
 		return
 	}
-	if miss := missingKeys(re, "provider", "plan_locator", "estimated_cost_usd", "cancel_command", "data_egress",
+	if miss := cMissingKeys(re, "provider", "plan_locator", "estimated_cost_usd", "cancel_command", "data_egress",
 		"secrets_policy", "user_authorization"); len(miss) > 0 {
 		a.critical(at, "remote.required_missing", strings.Join(miss, ","),
 			"remote or paid execution is not fully planned", "fill every listed field")
@@ -752,7 +752,7 @@ func (e *contractEval) remoteExecution(a *gateAcc) {
 			a.critical(at, "remote.future_approved_at", spec.JSONText(auth["approved_at"]),
 				"approved_at lies in the future of as_of", "record the real time of the approval")
 		}
-		if isBlank(auth["scope"]) {
+		if cBlank(auth["scope"]) {
 			a.critical(at, "remote.approval_scope_missing", "",
 				"the approval does not say what it covers", "record the approved scope (provider, budget, data)")
 		}
@@ -761,11 +761,11 @@ func (e *contractEval) remoteExecution(a *gateAcc) {
 		a.critical(at, "remote.bad_estimated_cost", spec.JSONText(v),
 			"estimated_cost_usd is neither null nor a number", "write the estimate in USD")
 	}
-	if estOK && est > 0 && isBlank(re["budget_impact"]) {
+	if estOK && est > 0 && cBlank(re["budget_impact"]) {
 		a.warning(at, "remote.budget_impact_missing", spec.JSONText(re["estimated_cost_usd"]),
 			"the remote execution costs money and its budget impact is not stated", "state the budget impact")
 	}
-	if limit, ok := number(e.budget["max_cost_usd"]); estOK && ok && est > limit && isBlank(re["budget_override_locator"]) {
+	if limit, ok := cNumber(e.budget["max_cost_usd"]); estOK && ok && est > limit && cBlank(re["budget_override_locator"]) {
 		a.critical(at, "remote.cost_over_budget", fmt.Sprintf("%s > %s", spec.JSONText(re["estimated_cost_usd"]), spec.JSONText(e.budget["max_cost_usd"])),
 			"the estimated cost exceeds the budget's max_cost_usd and no override is recorded",
 			"get the budget raised and point budget_override_locator at the decision")
@@ -773,7 +773,7 @@ func (e *contractEval) remoteExecution(a *gateAcc) {
 }
 
 // Gate 6: declared_decision, judged against the gates before it.
-func (e *contractEval) declaredDecision(a *gateAcc, before []spec.Gate) {
+func (e *contractEval) declaredDecision(a *contractAcc, before []spec.Gate) {
 	at := e.loc("decision")
 	d := spec.ContractStatus(e.c.Tree["decision"])
 	var blocking, warned []string

@@ -16,21 +16,21 @@ import (
 func WriteContractMarkdown(w io.Writer, r *spec.ContractReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# execution contract: %s\n\n", r.Project)
-	fmt.Fprintf(&b, "- status: **%s**\n- advancement: **%s**\n- declared decision: %s\n", r.Status, r.Advancement, orDash(r.Decision))
+	fmt.Fprintf(&b, "- status: **%s**\n- advancement: **%s**\n- declared decision: %s\n", r.Status, r.Advancement, contractOrDash(r.Decision))
 	if len(r.BlockingGates) > 0 {
 		fmt.Fprintf(&b, "- blocking gates: %s\n", strings.Join(r.BlockingGates, ", "))
 	}
 	b.WriteString("\n")
-	writeGateTable(&b, r.Findings.Gates)
+	writeStage6Table(&b, r.Findings.Gates)
 	b.WriteString("\nA contract only records claims; this gate checks that they are complete, consistent and\n" +
 		"fail-closed. Bind it to the stored runs (--runs) to check the claims against the evidence.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// writeGateTable writes the gate table and, below it, the findings of every
+// writeStage6Table writes the gate table and, below it, the findings of every
 // gate that did not pass.
-func writeGateTable(b *strings.Builder, gates []spec.Gate) {
+func writeStage6Table(b *strings.Builder, gates []spec.Gate) {
 	b.WriteString("| gate | status | severity | findings |\n|---|---|---|---:|\n")
 	for _, g := range gates {
 		fmt.Fprintf(b, "| %s | %s | %s | %d |\n", g.Gate, g.Status, g.Severity, len(g.Findings))
@@ -53,7 +53,7 @@ func writeGateTable(b *strings.Builder, gates []spec.Gate) {
 	}
 }
 
-func orDash(s string) string {
+func contractOrDash(s string) string {
 	if s == "" {
 		return "-"
 	}

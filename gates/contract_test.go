@@ -806,9 +806,9 @@ func TestContractRuleDetails(t *testing.T) {
 }
 
 func TestRunGateRecoversPanics(t *testing.T) {
-	g := runGate(GateRunStatus, func(a *gateAcc) { panic("boom") })
+	g := runContractGate(GateRunStatus, func(a *contractAcc) { panic("boom") })
 	if !g.Blocks() || len(g.Findings) != 1 || g.Findings[0].Rule != "gate_runner.exception" || g.Findings[0].Evidence != "boom" {
-		t.Errorf("runGate after panic = %+v", g)
+		t.Errorf("runContractGate after panic = %+v", g)
 	}
 }
 
