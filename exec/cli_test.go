@@ -28,7 +28,7 @@ var (
 )
 
 // rigorBinary builds cmd/rigor once per test binary.
-func rigorBinary(t *testing.T) string {
+func rigorBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the rigor binary; skipped with -short")

@@ -90,11 +90,21 @@ func Run(ctx context.Context, open OpenStore, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s, err := open(ctx)
+	pre, err := preflight(opts)
 	if err != nil {
 		return Result{}, err
 	}
-	p, err := prepare(ctx, s, opts)
+	// The environment probe (a Python interpreter listing its
+	// distributions) is the slowest step: it starts now, before the store is
+	// even opened, and stages what it stores in memory until prepare has
+	// the store. Other runs are not kept waiting for the lock meanwhile.
+	probe := startEnvProbe(ctx, opts, pre.row, pre.seed)
+	s, err := open(ctx)
+	if err != nil {
+		probe.abandon()
+		return Result{}, err
+	}
+	p, err := prepare(ctx, s, opts, pre, probe)
 	if cerr := s.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -197,55 +207,71 @@ func runSide(ctx context.Context, p *plan, name, command string) (*sideResult, e
 	return r, err
 }
 
-// prepare validates the config, resolves row and seed, snapshots code,
-// inputs and environment, reserves the attempt number and creates the
-// spool, all while the store is held.
-func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
-	in := ingest.New(s, ingest.Options{})
-	p := &plan{opts: o}
-	var err error
+// preflighted is what can be known before the store is opened.
+type preflighted struct {
+	row  string
+	seed spec.Seed
+}
+
+// preflight reads the config (without storing it) for the row and seed,
+// and checks the output directory, so that the environment probe can start
+// and bad options fail before the store is touched.
+func preflight(o Options) (preflighted, error) {
+	var doc map[string]any
 	if o.ConfigPath != "" {
-		if p.config, err = recordConfig(ctx, in, o.ConfigPath, o.SchemaPath); err != nil {
-			return nil, err
+		src, err := os.ReadFile(o.ConfigPath)
+		if err != nil {
+			return preflighted{}, fmt.Errorf("%w: config: %v", ErrUsage, err)
+		}
+		v, err := ingest.ParseConfig(src, ingest.ConfigFormat(o.ConfigPath, src))
+		if err != nil {
+			return preflighted{}, fmt.Errorf("%w: config %s: %w", ErrUsage, o.ConfigPath, err)
+		}
+		if doc, _ = v.(map[string]any); doc == nil {
+			return preflighted{}, fmt.Errorf("%w: config %s is not an object", ErrUsage, o.ConfigPath)
+		}
+		// The schema speaks first: it names every problem (RecordConfig
+		// checks again before storing).
+		if o.SchemaPath != "" {
+			schema, err := compileSchema(o.SchemaPath)
+			if err != nil {
+				return preflighted{}, err
+			}
+			if err := schema.Validate(v); err != nil {
+				return preflighted{}, fmt.Errorf("%w: config %s: %w", ErrUsage, o.ConfigPath, err)
+			}
 		}
 	} else if o.SchemaPath != "" {
-		return nil, fmt.Errorf("%w: --schema needs --config", ErrUsage)
+		return preflighted{}, fmt.Errorf("%w: --schema needs --config", ErrUsage)
 	}
-	if p.row, p.seed, err = resolveIdentity(o, p.config.doc); err != nil {
-		return nil, err
-	}
-	if o.ConfigPath == "" {
-		if p.config, err = syntheticConfig(ctx, in, p.row, p.seed); err != nil {
-			return nil, err
-		}
+	row, seed, err := resolveIdentity(o, doc)
+	if err != nil {
+		return preflighted{}, err
 	}
 	if err := checkOutDir(o.OutDir); err != nil {
-		return nil, err
+		return preflighted{}, err
 	}
-	// The environment probe (a Python interpreter listing its distributions)
-	// is the slowest step; it runs while the rest is snapshotted. Its record
-	// leaves out what differs by attempt, so it needs no attempt number:
-	// environment.json is part of the identity that attempts compare.
-	type envResult struct {
-		env envInfo
-		err error
-	}
-	envDone := make(chan envResult, 1)
-	probeCtx, cancelProbe := context.WithCancel(ctx)
-	defer cancelProbe()
-	go func() {
-		e, err := probeEnv(probeCtx, s, in, ingest.EnvOptions{Python: pythonOf(o.Argv), Dir: o.Dir, Env: stableEnv(o.Env, p.row, p.seed)})
-		envDone <- envResult{e, err}
-	}()
-	waitEnv := func() error {
-		r := <-envDone
-		p.env = r.env
-		return r.err
-	}
+	return preflighted{row: row, seed: seed}, nil
+}
+
+// prepare records the config, snapshots inputs and code, stores the
+// environment probe's record, reserves the attempt number and creates the
+// spool, all while the store is held.
+func prepare(ctx context.Context, s *cas.Store, o Options, pre preflighted, probe *envProbe) (*plan, error) {
+	in := ingest.New(s, ingest.Options{})
+	p := &plan{opts: o, row: pre.row, seed: pre.seed}
 	fail := func(err error) (*plan, error) {
-		cancelProbe()
-		<-envDone
+		probe.abandon()
 		return nil, err
+	}
+	var err error
+	if o.ConfigPath != "" {
+		p.config, err = recordConfig(ctx, in, o.ConfigPath, o.SchemaPath)
+	} else {
+		p.config, err = syntheticConfig(ctx, in, p.row, p.seed)
+	}
+	if err != nil {
+		return fail(err)
 	}
 	specs, err := inputSpecs(o, p.config.doc)
 	if err != nil {
@@ -272,7 +298,7 @@ func prepare(ctx context.Context, s *cas.Store, o Options) (*plan, error) {
 	if p.code, err = in.SnapshotCode(ctx, o.Dir, ingest.CodeOptions{Env: o.Env}); err != nil {
 		return fail(err)
 	}
-	if err := waitEnv(); err != nil {
+	if p.env, err = probe.store(ctx, s); err != nil {
 		return nil, err
 	}
 

@@ -82,8 +82,20 @@ func (p *testProject) write(rel, content string) {
 	}
 }
 
+// open opens the project's store. The tests of this package run in
+// parallel in one process and start child processes all the time; a child
+// between fork and exec still holds the descriptors of Badger's directory
+// lock that another test has just closed, and Badger, unlike cas's own
+// lock, does not wait for it. Retrying here is what a second process would
+// see anyway; a single rigor process never forks while it reopens the store.
 func (p *testProject) open(ctx context.Context) (*cas.Store, error) {
-	return cas.Open(ctx, p.store, cas.Options{})
+	for i := 0; ; i++ {
+		s, err := cas.Open(ctx, p.store, cas.Options{})
+		if err == nil || i == 50 || !strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return s, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (p *testProject) options(argv ...string) Options {

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 
@@ -40,12 +42,8 @@ func recordConfig(ctx context.Context, in *ingest.Ingester, p, schemaPath string
 	}
 	opts := ingest.ConfigOptions{Path: p}
 	if schemaPath != "" {
-		raw, err := os.ReadFile(schemaPath)
-		if err != nil {
-			return configInfo{}, fmt.Errorf("%w: schema: %v", ErrUsage, err)
-		}
-		if opts.Schema, err = ingest.CompileSchema(raw); err != nil {
-			return configInfo{}, fmt.Errorf("%w: schema %s: %w", ErrUsage, schemaPath, err)
+		if opts.Schema, err = compileSchema(schemaPath); err != nil {
+			return configInfo{}, err
 		}
 	}
 	snap, err := in.RecordConfig(ctx, src, opts)
@@ -56,6 +54,19 @@ func recordConfig(ctx context.Context, in *ingest.Ingester, p, schemaPath string
 		return configInfo{}, err
 	}
 	return configFromSnapshot(snap, false)
+}
+
+// compileSchema reads and compiles the JSON Schema at p.
+func compileSchema(p string) (*ingest.Schema, error) {
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema: %v", ErrUsage, err)
+	}
+	schema, err := ingest.CompileSchema(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema %s: %w", ErrUsage, p, err)
+	}
+	return schema, nil
 }
 
 func configFromSnapshot(snap ingest.ConfigSnapshot, synthetic bool) (configInfo, error) {
@@ -96,24 +107,137 @@ type envInfo struct {
 	sha256 string
 }
 
-// probeEnv records the environment the child runs in through ingest, and
-// reads the stored record back for its size and SHA-256.
-func probeEnv(ctx context.Context, s cas.Getter, in *ingest.Ingester, opts ingest.EnvOptions) (envInfo, error) {
-	snap, err := in.ProbeEnv(ctx, opts)
-	if err != nil {
+// envProbe is an environment probe running in the background. It stores
+// into memory (the env record and the lock files it finds) until [store]
+// copies that into the store, so it needs no store lock while it runs.
+type envProbe struct {
+	mem    *memStore
+	done   chan struct{}
+	snap   ingest.EnvSnapshot
+	err    error
+	cancel context.CancelFunc
+}
+
+// startEnvProbe starts probing the environment of a run of row and seed.
+func startEnvProbe(ctx context.Context, o Options, row string, seed spec.Seed) *envProbe {
+	pctx, cancel := context.WithCancel(ctx)
+	e := &envProbe{mem: newMemStore(), done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(e.done)
+		in := ingest.New(e.mem, ingest.Options{})
+		e.snap, e.err = in.ProbeEnv(pctx, ingest.EnvOptions{Python: pythonOf(o.Argv), Dir: o.Dir, Env: stableEnv(o.Env, row, seed)})
+	}()
+	return e
+}
+
+// abandon stops the probe and waits for it.
+func (e *envProbe) abandon() {
+	e.cancel()
+	<-e.done
+}
+
+// store waits for the probe, copies what it stored into s, and returns the
+// record's entry and SHA-256 (environment.json).
+func (e *envProbe) store(ctx context.Context, s cas.Putter) (envInfo, error) {
+	<-e.done
+	e.cancel()
+	if e.err != nil {
+		return envInfo{}, e.err
+	}
+	if err := e.mem.replay(ctx, s); err != nil {
 		return envInfo{}, err
 	}
-	rc, err := s.Open(ctx, snap.Digest)
-	if err != nil {
-		return envInfo{}, err
+	b, ok := e.mem.bytes(e.snap.Digest)
+	if !ok {
+		return envInfo{}, fmt.Errorf("exec: the environment record %s was not stored", e.snap.Digest)
 	}
-	defer rc.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, rc)
+	return envInfo{entry: cas.Entry{Mode: cas.ModeFile, Size: int64(len(b)), Digest: e.snap.Digest}, sha256: sha256Hex(b)}, nil
+}
+
+// memStore stages objects in memory for a store that is not open yet. It
+// satisfies what an ingest.Ingester needs; its stat cache remembers
+// nothing. It holds at most memStoreLimit bytes.
+type memStore struct {
+	mu    sync.Mutex
+	objs  map[digest.Digest]memObject
+	order []digest.Digest
+	total int64
+}
+
+type memObject struct {
+	kind cas.Kind
+	data []byte
+}
+
+const memStoreLimit = 64 << 20
+
+func newMemStore() *memStore { return &memStore{objs: map[digest.Digest]memObject{}} }
+
+func (m *memStore) Put(ctx context.Context, r io.Reader, opts cas.PutOptions) (cas.Info, error) {
+	b, err := io.ReadAll(io.LimitReader(r, memStoreLimit+1))
 	if err != nil {
-		return envInfo{}, err
+		return cas.Info{}, err
 	}
-	return envInfo{entry: cas.Entry{Mode: cas.ModeFile, Size: n, Digest: snap.Digest}, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+	if len(b) > memStoreLimit {
+		return cas.Info{}, fmt.Errorf("exec: the environment probe stored more than %d bytes (lock files?)", memStoreLimit)
+	}
+	d := cas.FromBytes(b)
+	if opts.Expected != "" && opts.Expected != d {
+		return cas.Info{}, fmt.Errorf("%s: %w", opts.Expected, cas.ErrDigestMismatch)
+	}
+	if opts.Size > 0 && opts.Size != int64(len(b)) {
+		return cas.Info{}, fmt.Errorf("%s: %w", d, cas.ErrSizeMismatch)
+	}
+	kind := opts.Kind
+	if kind == 0 {
+		kind = cas.KindBlob
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.objs[d]; !ok {
+		if m.total+int64(len(b)) > memStoreLimit {
+			return cas.Info{}, fmt.Errorf("exec: the environment probe stored more than %d bytes (lock files?)", memStoreLimit)
+		}
+		m.objs[d] = memObject{kind: kind, data: b}
+		m.order = append(m.order, d)
+		m.total += int64(len(b))
+	}
+	return cas.Info{Digest: d, Kind: kind, Size: int64(len(b))}, nil
+}
+
+func (m *memStore) PutTree(ctx context.Context, t cas.Tree) (cas.Info, error) {
+	b, err := cas.EncodeTree(t)
+	if err != nil {
+		return cas.Info{}, err
+	}
+	return m.Put(ctx, bytes.NewReader(b), cas.PutOptions{Kind: cas.KindTree})
+}
+
+func (m *memStore) LookupStat(context.Context, cas.StatKey) (digest.Digest, bool, error) {
+	return "", false, nil
+}
+
+func (m *memStore) RememberStat(context.Context, cas.StatKey, digest.Digest) error { return nil }
+
+func (m *memStore) bytes(d digest.Digest) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.objs[d]
+	return o.data, ok
+}
+
+// replay stores every staged object in s, in the order staged (children
+// before the trees that name them), each verified against its digest.
+func (m *memStore) replay(ctx context.Context, s cas.Putter) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range m.order {
+		o := m.objs[d]
+		if _, err := s.Put(ctx, bytes.NewReader(o.data), cas.PutOptions{Kind: o.kind, Expected: d}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pythonOf returns the interpreter a command runs, when argv[0] is one
