@@ -42,8 +42,9 @@ type CompareDetails struct {
 	// Identity details each identity component that differs: which value,
 	// and inside it which JSON path, file, package or input.
 	Identity []IdentityDiff `json:"identity,omitempty"`
-	// Artifacts details each compared artifact whose digests differ; CSV
-	// and JSONL ones get a content diff.
+	// Artifacts details each artifact of compare_artifacts whose digests
+	// differ (also when the checker stopped before comparing them); CSV and
+	// JSONL ones get a content diff.
 	Artifacts []ArtifactDiff `json:"artifacts,omitempty"`
 	// WithinTolerance is true when the runs are not exact, every error is
 	// an artifact mismatch, and every mismatching artifact agrees within
@@ -196,9 +197,20 @@ func Compare(ctx context.Context, src Store, first, second RunInfo, opts Compare
 		}
 	}
 	onlyArtifacts := !c.SameSeedExact && len(c.Errors) > 0
-	for _, name := range slices.Sorted(maps.Keys(c.ComparedArtifacts)) {
-		ac := c.ComparedArtifacts[name]
-		if ac.Match {
+	names := slices.Sorted(maps.Keys(c.ComparedArtifacts))
+	if len(c.ComparedArtifacts) == 0 {
+		// The checker stopped before the artifacts (identity or seed
+		// differ): still say how the artifacts it would compare differ.
+		for _, n := range compareList(a.loose) {
+			fa, okA := a.artifactRecord(n)
+			fb, okB := b.artifactRecord(n)
+			if okA != okB || okA && a.sha256Of(fa.Rel, fa.SHA256) != b.sha256Of(fb.Rel, fb.SHA256) {
+				names = append(names, n)
+			}
+		}
+	}
+	for _, name := range names {
+		if ac, ok := c.ComparedArtifacts[name]; ok && ac.Match {
 			continue
 		}
 		ad, err := artifactDiff(ctx, a, b, name, opts)
@@ -505,4 +517,17 @@ func findPackages(p string, v any, out map[string]map[string]string) {
 			findPackages(fmt.Sprintf("%s[%d]", p, i), e, out)
 		}
 	}
+}
+
+// compareList returns reproducibility.compare_artifacts of a manifest.
+func compareList(m map[string]any) []string {
+	repro, _ := m["reproducibility"].(map[string]any)
+	list, _ := repro["compare_artifacts"].([]any)
+	var out []string
+	for _, v := range list {
+		if s, ok := v.(string); ok && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

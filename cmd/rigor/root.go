@@ -45,10 +45,15 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 	root.AddCommand(
 		newAddCmd(g),
 		newCatCmd(g),
+		newCompareCmd(g),
+		newDiffCmd(g),
+		newExportCmd(g),
 		newFsckCmd(g),
 		newGcCmd(g),
 		newGetCmd(g),
+		newImportCmd(g),
 		newInitCmd(g),
+		newLineageCmd(g),
 		newLsCmd(g),
 		newNewCmd(g),
 		newRefCmd(g),
@@ -56,6 +61,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newRunsCmd(g),
 		newShowCmd(g),
 		newSnapshotCmd(g),
+		newVerifyCmd(g),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {
