@@ -53,7 +53,7 @@ def main(argv=None):
     # Seeding: numpy's global generator for anything that falls back to it,
     # and an explicit random_state everywhere below. PYTHONHASHSEED must be
     # set before Python starts; rigor run sets it.
-    hash_seed = os.environ["PYTHONHASHSEED"] if "PYTHONHASHSEED" in os.environ else None
+    hash_seed = os.environ.get("PYTHONHASHSEED")
     if hash_seed != str(seed):
         print(f"warning: PYTHONHASHSEED is {hash_seed!r}, not {seed}", file=sys.stderr)
     np.random.seed(seed)

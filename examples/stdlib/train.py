@@ -62,7 +62,7 @@ def main(argv=None):
     # Seeding. PYTHONHASHSEED only takes effect when set before Python
     # starts (rigor run sets it); this program does not depend on hashing,
     # but a mismatch is worth a warning.
-    hash_seed = os.environ["PYTHONHASHSEED"] if "PYTHONHASHSEED" in os.environ else None
+    hash_seed = os.environ.get("PYTHONHASHSEED")
     if hash_seed != str(seed):
         print(f"warning: PYTHONHASHSEED is {hash_seed!r}, not {seed}", file=sys.stderr)
     random.seed(seed)

@@ -94,34 +94,15 @@ def set_global_seed(
     ValueError for a seed outside 0 .. 2**32 - 1 and TypeError for a non-int.
     """
     seed = check_seed(seed)
-    inherited = (
-        "PYTHONHASHSEED" in os.environ and os.environ["PYTHONHASHSEED"] == str(seed)
-    )
+    inherited = os.environ.get("PYTHONHASHSEED") == str(seed)
+    # Too late for this interpreter's own hashing, but inherited by child
+    # processes (spawned DataLoader workers, subprocesses).
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
-
-    seeded_numpy = False
-    if np is not None:
-        np.random.seed(seed)
-        seeded_numpy = True
-
-    seeded_torch = seeded_cuda = cudnn = strict = False
-    if torch is not None:
-        torch.manual_seed(seed)
-        seeded_torch = True
-        if torch.cuda.is_available():
-            torch.cuda.manual_seed_all(seed)
-            seeded_cuda = True
-        if deterministic_cudnn:
-            torch.backends.cudnn.deterministic = True
-            torch.backends.cudnn.benchmark = False
-            cudnn = True
-        if strict_deterministic:
-            if "CUBLAS_WORKSPACE_CONFIG" not in os.environ:
-                os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE
-            torch.use_deterministic_algorithms(True)
-            strict = True
-
+    seeded_numpy = _seed_numpy(seed)
+    seeded_torch, seeded_cuda, cudnn, strict = _seed_torch(
+        seed, deterministic_cudnn, strict_deterministic
+    )
     return SeedReport(
         seed=seed,
         python=True,
@@ -132,6 +113,33 @@ def set_global_seed(
         cudnn=cudnn,
         strict=strict,
     )
+
+
+def _seed_numpy(seed: int) -> bool:
+    if np is None:
+        return False
+    np.random.seed(seed)
+    return True
+
+
+def _seed_torch(
+    seed: int, deterministic_cudnn: bool, strict: bool
+) -> tuple[bool, bool, bool, bool]:
+    """Seed torch (and CUDA); return (torch, cuda, cudnn, strict) as done."""
+    if torch is None:
+        return False, False, False, False
+    torch.manual_seed(seed)
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.manual_seed_all(seed)
+    if deterministic_cudnn:
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    if strict:
+        if "CUBLAS_WORKSPACE_CONFIG" not in os.environ:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE
+        torch.use_deterministic_algorithms(True)
+    return True, cuda, deterministic_cudnn, strict
 
 
 def seed_worker(worker_id: int) -> None:
