@@ -57,6 +57,25 @@ func TestNewProjectPytest(t *testing.T) {
 		t.Errorf("raw_metrics.jsonl has %d lines, want one per fold (5)", n)
 	}
 
+	// rigor run accepts the project as generated: the config satisfies its
+	// schema, the data and plan match their pins, the tests pass as the
+	// run's test evidence, and the run completes.
+	t.Chdir(dir)
+	for _, args := range [][]string{
+		{"init", "-q"},
+		{"run", "--config", "configs/experiment.example.json", "--schema", "configs/experiment.schema.json",
+			"--test", py + " -m pytest -q -p no:cacheprovider", "--",
+			py, "train.py", "--config", "configs/experiment.example.json"},
+	} {
+		stdout, stderr, code := rigorInProcess(t, args...)
+		if code != 0 {
+			t.Fatalf("rigor %s exited %d:\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+		}
+		if args[0] == "run" && !strings.Contains(stderr, "completed (natural_exit, exit 0), completion PASS") {
+			t.Errorf("rigor run of the generated project did not complete with PASS:\n%s", stderr)
+		}
+	}
+
 	// Mutation: fit on train and test together. The suite must fail, naming
 	// the train-only-fit test.
 	contracts := filepath.Join(dir, "src", "heart_study", "experiment_contracts.py")
