@@ -55,8 +55,9 @@ func (e *RunDirError) Unwrap() error { return ErrRefused }
 // DirFiles is a [spec.RunFiles] over a run directory on disk: SHA256 reads
 // the file at rel below the directory in streaming chunks. Like the Light
 // checker it follows symbolic links that resolve inside the directory; a
-// path that is missing, a directory, or a link that resolves outside gives
-// an error wrapping fs.ErrNotExist. It remembers every sum it computed. It
+// link that resolves outside gives an error wrapping
+// [spec.ErrEscapesRunDir], and a path that is missing or a directory one
+// wrapping fs.ErrNotExist. It remembers every sum it computed. It
 // is not safe for concurrent use.
 type DirFiles struct {
 	root string
@@ -105,7 +106,7 @@ func (d *DirFiles) resolve(rel string) (string, error) {
 		return "", err
 	}
 	if r, err := filepath.Rel(root, p); err != nil || !filepath.IsLocal(r) {
-		return "", fmt.Errorf("%s resolves outside the run directory: %w", rel, fs.ErrNotExist)
+		return "", fmt.Errorf("%s resolves to %s: %w", rel, p, spec.ErrEscapesRunDir)
 	}
 	fi, err := os.Stat(p)
 	if err != nil {

@@ -119,6 +119,11 @@ type RunFiles interface {
 	SHA256(rel string) (string, error)
 }
 
+// ErrEscapesRunDir is returned (wrapped) by a [RunFiles] when rel resolves
+// outside the run directory through a symbolic link; the checker reports
+// it as the Light checker does, as the path escaping the run directory.
+var ErrEscapesRunDir = errors.New("spec: path escapes the run directory")
+
 // ManifestCheck is the result of checking one manifest, in the shape of the
 // Light checker's single-manifest result (spec §2.7).
 type ManifestCheck struct {
@@ -475,6 +480,10 @@ func (c *checker) hashedFile(label string, v any, optional bool) {
 		return
 	}
 	got, err := c.files.SHA256(rel)
+	if errors.Is(err, ErrEscapesRunDir) {
+		c.errf("%s: path escapes run directory: %s", label, p)
+		return
+	}
 	if errors.Is(err, errNotExistInBundle) {
 		c.errf("%s: file not found: %s", label, p)
 		return

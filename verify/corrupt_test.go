@@ -198,7 +198,7 @@ func entryDigest(t *testing.T, s *cas.Store, root digest.Digest, name string) di
 	return ""
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,13 @@
 package verify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -220,15 +223,15 @@ func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
 	if r, ok := t.io[id]; ok {
 		return r, nil
 	}
-	sum, err := LookupSummary(ctx, t.cat, id)
+	root, err := summaryRoot(ctx, t.cat, id)
 	if err != nil {
 		return nil, err
 	}
-	if sum == nil {
+	if root == "" {
 		t.io[id] = nil
 		return nil, nil
 	}
-	r, err := readRunIO(ctx, t.src, sum.Root)
+	r, err := readRunIO(ctx, t.src, root)
 	if err != nil {
 		if fatal(ctx, err) {
 			return nil, err
@@ -258,28 +261,60 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, erro
 	if err != nil {
 		return nil, err
 	}
+	// Decode only what lineage needs: a run's manifest can be large (rigor
+	// run records the environment, notes and resources in it).
+	var m struct {
+		Inputs []struct {
+			Role   string `json:"role"`
+			Path   string `json:"path"`
+			BLAKE3 string `json:"blake3"`
+		} `json:"inputs"`
+		Artifacts map[string]*struct {
+			Path   string `json:"path"`
+			BLAKE3 string `json:"blake3"`
+		} `json:"artifacts"`
+	}
+	if err := json.Unmarshal(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), &m); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", root, ManifestName, err)
+	}
 	r := &runIO{}
-	for _, f := range spec.ManifestFiles(b) {
-		isInput := strings.HasPrefix(f.Label, "inputs[")
-		name, isOutput := strings.CutPrefix(f.Label, "artifacts.")
-		if f.Rel == "" || (!isInput && !isOutput) {
+	resolve := func(p, b3 string) (string, digest.Digest, bool, error) {
+		rel, ok := spec.RunRelPath(p)
+		if !ok || strings.TrimSpace(p) == "" {
+			return "", "", false, nil
+		}
+		if d := digest.Digest(b3); b3 != "" && spec.ValidDigest(d) {
+			return rel, d, true, nil
+		}
+		e, err := lookupEntry(ctx, src, root, rel, trees)
+		if err != nil {
+			if fatal(ctx, err) {
+				return "", "", false, err
+			}
+			return "", "", false, nil
+		}
+		return rel, e.Digest, true, nil
+	}
+	for _, in := range m.Inputs {
+		rel, d, ok, err := resolve(in.Path, in.BLAKE3)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			r.inputs = append(r.inputs, ioItem{d.String(), rel, in.Role})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Artifacts)) {
+		a := m.Artifacts[name]
+		if a == nil {
 			continue
 		}
-		d := digest.Digest(f.BLAKE3)
-		if f.BLAKE3 == "" || !spec.ValidDigest(d) {
-			e, err := lookupEntry(ctx, src, root, f.Rel, trees)
-			if err != nil {
-				if fatal(ctx, err) {
-					return nil, err
-				}
-				continue
-			}
-			d = e.Digest
+		rel, d, ok, err := resolve(a.Path, a.BLAKE3)
+		if err != nil {
+			return nil, err
 		}
-		if isInput {
-			r.inputs = append(r.inputs, ioItem{d.String(), f.Rel, f.Role})
-		} else {
-			r.outputs = append(r.outputs, ioItem{d.String(), f.Rel, name})
+		if ok {
+			r.outputs = append(r.outputs, ioItem{d.String(), rel, name})
 		}
 	}
 	// rigor run also keeps the program's whole output directory, and
@@ -294,6 +329,26 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, erro
 
 // outputsDir is where rigor run keeps the program's output directory.
 const outputsDir = "rigor/outputs"
+
+// summaryRoot returns the bundle root the runs index records for run id,
+// or "" when it has no entry; only the root is decoded.
+func summaryRoot(ctx context.Context, idx cas.Indexer, id string) (digest.Digest, error) {
+	var root digest.Digest
+	err := idx.ScanIndex(ctx, spec.RunsIndex, []byte(id), func(k, v []byte) error {
+		if string(k) != id {
+			return nil
+		}
+		var s struct {
+			Root digest.Digest `json:"root"`
+		}
+		if err := json.Unmarshal(v, &s); err != nil || !spec.ValidDigest(s.Root) {
+			return fmt.Errorf("verify: runs index entry %s: no valid root", id)
+		}
+		root = s.Root
+		return nil
+	})
+	return root, err
+}
 
 var errNoEntry = errors.New("verify: no such path in the run bundle")
 
