@@ -11,20 +11,24 @@
 // [Run] holds the store's process lock only while it reads or writes the
 // store, never while the program runs:
 //
-//  1. Prepare (store open): record the config (validated against its JSON
-//     Schema, canonical form), resolve row and seed (flags must agree with the
-//     config), record the inputs by digest with their SHA-256, snapshot the
-//     code (the git work tree: commit, dirty flag, diff, files) and probe the
-//     environment, then reserve the attempt number and create the spool
-//     directory.
+//  0. Preflight (no store): read the config for row and seed (validated
+//     against its JSON Schema when given), check the output directory, and
+//     start the environment probe (OS, CPU, memory, GPUs, the Python
+//     interpreter and its distributions, lock files), which stages what it
+//     stores in memory: it is the slowest step and needs no lock.
+//  1. Prepare (store open): record the config (canonical form), the inputs
+//     by digest with their SHA-256, and the code (the git work tree: commit,
+//     dirty flag, diff, files); store the environment record once the probe
+//     is done; reserve the attempt number; create the spool directory.
 //  2. Run (store closed): the optional --test command, the program, and the
 //     optional --oracle command. Output is copied through a fixed 256 KiB
 //     buffer to the terminal and to spool files, so memory does not grow
 //     with the output.
 //  3. Record (store open): ingest the spool and RIGOR_OUT, judge completion,
-//     write the bundle, set its ref (never overwriting one), write the
-//     indexes, and remove the spool. If recording fails, the spool is kept
-//     and the *[RecordError] names it: nothing is lost.
+//     write the bundle, and register it with ingest.RecordRun (the ref,
+//     never overwriting one, and the indexes); then remove the spool. If
+//     recording fails, the spool is kept and the *[RecordError] names it:
+//     nothing is lost.
 //
 // The spool lives in <store>/spool/<run-id>/, not in <store>/tmp/, which
 // every cas.Open clears: another rigor opening the store while this one's
@@ -137,8 +141,8 @@
 // runs/<row>/seed-<n>/attempt-<k>. Attempt numbers are per row and seed (a
 // row has one config, so this is per row, config and seed): while it holds
 // the store, Run takes one more than the highest attempt among the refs and
-// the reservations of the "attempt-reservations" index, and writes its
-// reservation before releasing the store. The store's process lock makes
+// the reservations of the "attempt-reservations" index (ingest.NextAttempt),
+// and writes its reservation before releasing the store. The store's process lock makes
 // this atomic across processes, so runs started at once get distinct
 // attempts; an attempt whose recording failed keeps its reservation and its
 // number is never reused. Refs are set with an empty old value: a recorded
@@ -146,15 +150,17 @@
 //
 // # Indexes
 //
-// At record time Run writes, in the store's indexes:
+// At record time the run is registered with ingest.RecordRun, the one way
+// every recorder (rigor run, rigor import) writes the indexes spec names:
 //
 //	runs          <run-id>                  → spec.RunSummary (canonical JSON); read by [ListRuns]
-//	lineage-in    <digest>\x00<run-id>      → {kind, role, path} for each input, the config, the code tree
-//	lineage-out   <digest>\x00<run-id>      → {name, path} for each artifact and the outputs tree
+//	lineage-in    <digest>\x00<run-id>      → {kind, role, path} for the config, the code tree and each input
+//	lineage-out   <digest>\x00<run-id>      → {name, path} for each artifact and rigor/outputs ("outputs")
 //
-// [FindRun] resolves a ref, a run id (through the runs index) or a root
-// digest prefix; [ReadManifest] and [BundleFiles] read a stored bundle, the
-// latter for spec.CheckRunManifest.
+// Each lineage entry is written under the BLAKE3 digest and, when known,
+// under "sha256:<hex>" too. [FindRun] resolves a ref, a run id (through the
+// runs index) or a root digest prefix; [ReadManifest] and [BundleFiles]
+// read a stored bundle, the latter for spec.CheckRunManifest.
 //
 // # Resources
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -216,13 +217,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.GPUInterval == 0 {
 		o.GPUInterval = time.Second
 	}
-	if o.Dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return o, fmt.Errorf("exec: %w", err)
-		}
-		o.Dir = wd
+	dir, err := filepath.Abs(o.Dir) // "" is the working directory
+	if err != nil {
+		return o, fmt.Errorf("exec: %w", err)
 	}
+	o.Dir = dir
 	if o.SeedRole != "" && o.SeedRole != "fixed_repro" && o.SeedRole != "randomness_estimation" {
 		return o, fmt.Errorf("%w: seed role %q must be fixed_repro or randomness_estimation", ErrUsage, o.SeedRole)
 	}

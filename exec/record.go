@@ -38,13 +38,7 @@ type recorder struct {
 	b     *treeBuilder
 	p     *plan
 	arts  spec.Artifacts
-	out   []lineageOut
 	notes []string
-}
-
-type lineageOut struct {
-	d          digest.Digest
-	name, path string
 }
 
 // add stores b at path and returns its manifest record.
@@ -83,15 +77,10 @@ func (r *recorder) addRecord(ctx context.Context, path string, rec interface{ En
 	return r.addBytes(ctx, path, b)
 }
 
-func (r *recorder) artifact(name string, ref *spec.FileRef) {
-	r.arts[name] = ref
-	if ref != nil {
-		r.out = append(r.out, lineageOut{d: digest.Digest(ref.BLAKE3), name: name, path: ref.Path})
-	}
-}
+func (r *recorder) artifact(name string, ref *spec.FileRef) { r.arts[name] = ref }
 
-// record writes the bundle of an attempt that ran, sets its ref and writes
-// the indexes.
+// record writes the bundle of an attempt that ran and registers it
+// (ingest.RecordRun: the ref, the runs index, the lineage indexes).
 func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, oracle *sideResult) (Result, error) {
 	r := &recorder{s: s, b: newTreeBuilder(), p: p, arts: spec.Artifacts{}}
 	r.notes = append(r.notes, p.notes...)
@@ -122,7 +111,6 @@ func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, 
 	if err := r.addEntry("rigor/outputs", outs.Info.Digest, cas.ModeTree, outs.Info.Size); err != nil {
 		return Result{}, err
 	}
-	r.out = append(r.out, lineageOut{d: outs.Info.Digest, name: "outputs", path: "rigor/outputs"})
 	present := map[string]*spec.FileRef{}
 	for _, f := range outs.Files {
 		if f.Mode != cas.ModeFile && f.Mode != cas.ModeExec {
@@ -290,25 +278,16 @@ func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, 
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.SetRef(ctx, p.ref, "", root.Digest); err != nil {
-		return Result{}, fmt.Errorf("exec: ref %s: %w", p.ref, err)
-	}
-
-	// Indexes.
+	// The ref and the indexes, written the way every recorder writes them.
 	sum := spec.RunSummary{
 		Schema: spec.SchemaRunSummary, RunID: p.runID, Row: p.row, Seed: p.seed, Attempt: p.attempt, Ref: p.ref,
 		Status: status, Termination: proc.reason, ExitCode: proc.exitCode, Signal: proc.signal, Completion: completion,
 		StartedAt: m.StartedAt, EndedAt: m.EndedAt, DurationMS: proc.endedAt.Sub(proc.startedAt).Milliseconds(),
 		Root: root.Digest, Config: cfg.canonical.Digest,
 	}
-	sb, err := sum.Encode()
-	if err != nil {
-		return Result{}, err
-	}
-	if err := s.PutIndex(ctx, IndexRuns, []byte(p.runID), sb); err != nil {
-		return Result{}, err
-	}
-	if err := r.writeLineage(ctx); err != nil {
+	used, made := ingest.LineageFromManifest(&m, map[string]digest.Digest{"code": p.code.Record.Tree.Digest})
+	made = append(made, ingest.LineageItem{Digest: outs.Info.Digest, Path: "rigor/outputs", Name: "outputs"})
+	if err := ingest.RecordRun(ctx, s, ingest.RunEntry{Summary: sum, Inputs: used, Outputs: made}); err != nil {
 		return Result{}, err
 	}
 	return Result{RunID: p.runID, Ref: p.ref, Attempt: p.attempt, Root: root.Digest, Manifest: m, Summary: sum, Notes: r.notes}, nil
@@ -640,42 +619,4 @@ func nthLastIndex(b []byte, c byte, n int) int {
 		}
 	}
 	return -1
-}
-
-// writeLineage indexes what the run read and produced, by digest.
-func (r *recorder) writeLineage(ctx context.Context) error {
-	id := r.p.runID
-	put := func(index string, d digest.Digest, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return r.s.PutIndex(ctx, index, append([]byte(d.String()+"\x00"), id...), b)
-	}
-	type inRec struct {
-		Kind string `json:"kind"`
-		Role string `json:"role,omitempty"`
-		Path string `json:"path"`
-	}
-	for _, ii := range r.p.inputs {
-		if err := put(IndexLineageIn, ii.record.Digest, inRec{Kind: "input", Role: ii.record.Role, Path: ii.record.Path}); err != nil {
-			return err
-		}
-	}
-	if err := put(IndexLineageIn, r.p.config.canonical.Digest, inRec{Kind: "config", Path: "config.json"}); err != nil {
-		return err
-	}
-	if err := put(IndexLineageIn, r.p.code.Record.Tree.Digest, inRec{Kind: "code", Path: "code"}); err != nil {
-		return err
-	}
-	type outRec struct {
-		Name string `json:"name"`
-		Path string `json:"path"`
-	}
-	for _, o := range r.out {
-		if err := put(IndexLineageOut, o.d, outRec{Name: o.name, Path: o.path}); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	digest "github.com/opencontainers/go-digest"
-
 	"github.com/rigor-dev/rigor/cas"
 	"github.com/rigor-dev/rigor/ingest"
 	"github.com/rigor-dev/rigor/spec"
@@ -25,22 +23,6 @@ import (
 // on its own (any exit code, no signal) with this file present is recorded
 // as aborted with termination reason max_iterations, never completed.
 const MaxIterationsMarker = "max_iterations"
-
-// Index names rigor writes at record time.
-const (
-	// IndexRuns maps a run id to its spec.RunSummary (canonical JSON).
-	IndexRuns = "runs"
-	// IndexReservations maps "<row>\x00<seed>\x00<attempt, 10 digits>" to
-	// the reservation of an attempt number (JSON), written before the
-	// child starts so that concurrent runs never share an attempt.
-	IndexReservations = "attempt-reservations"
-	// IndexLineageIn maps "<digest>\x00<run id>" for every input, config
-	// and code tree a run read, to what it was (JSON {kind, role, path}).
-	IndexLineageIn = "lineage-in"
-	// IndexLineageOut maps "<digest>\x00<run id>" for every file a run
-	// produced, to its name and bundle path (JSON {name, path}).
-	IndexLineageOut = "lineage-out"
-)
 
 // maxSeed is the largest seed: PYTHONHASHSEED accepts 0 to 2^32-1.
 const maxSeed = 1<<32 - 1
@@ -535,41 +517,21 @@ type reservation struct {
 	Spool      string `json:"spool"`
 }
 
-func reservationKey(row string, seed int64, attempt int) []byte {
-	return fmt.Appendf(nil, "%s\x00%d\x00%010d", row, seed, attempt)
-}
-
-// reserveAttempt takes the next attempt number of row and seed: one more
+// reserveAttempt takes the next attempt number of row and seed (one more
 // than the highest among the refs runs/<row>/seed-<n>/attempt-<k> and the
-// reservations, and records the reservation. The store's process lock makes
-// the read and the write atomic across processes.
+// reservations, ingest.NextAttempt) and records the reservation in
+// spec.ReservationsIndex. The store's process lock makes the read and the
+// write atomic across processes.
 func reserveAttempt(ctx context.Context, s *cas.Store, row string, seed int64, spoolBase string, now time.Time) (int, error) {
-	highest := 0
-	prefix := fmt.Sprintf("runs/%s/seed-%d/attempt-", row, seed)
-	err := s.ListRefs(ctx, prefix, func(name string, _ digest.Digest) error {
-		if k, err := strconv.Atoi(strings.TrimPrefix(name, prefix)); err == nil {
-			highest = max(highest, k)
-		}
-		return nil
-	})
+	attempt, err := ingest.NextAttempt(ctx, s, row, seed)
 	if err != nil {
 		return 0, err
 	}
-	kp := fmt.Appendf(nil, "%s\x00%d\x00", row, seed)
-	err = s.ScanIndex(ctx, IndexReservations, kp, func(key, _ []byte) error {
-		if k, err := strconv.Atoi(string(key[len(kp):])); err == nil {
-			highest = max(highest, k)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	attempt := highest + 1
 	host, _ := os.Hostname()
 	id := spec.RunID(row, seed, attempt)
 	v, _ := json.Marshal(reservation{RunID: id, PID: os.Getpid(), Host: host, ReservedAt: formatTime(now), Spool: filepath.Join(spoolBase, id)})
-	if err := s.PutIndex(ctx, IndexReservations, reservationKey(row, seed, attempt), v); err != nil {
+	key := fmt.Appendf(spec.ReservationPrefix(row, seed), "%010d", attempt)
+	if err := s.PutIndex(ctx, spec.ReservationsIndex, key, v); err != nil {
 		return 0, err
 	}
 	return attempt, nil

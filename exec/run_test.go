@@ -261,8 +261,8 @@ func TestRunCompleted(t *testing.T) {
 		t.Errorf("ListRuns = %+v, %v", runs, err)
 	}
 	var in, out int
-	s.ScanIndex(t.Context(), IndexLineageIn, []byte(m.Inputs[0].BLAKE3+"\x00"), func(k, v []byte) error { in++; return nil })
-	s.ScanIndex(t.Context(), IndexLineageOut, []byte(m.Artifacts["predictions"].BLAKE3+"\x00"), func(k, v []byte) error { out++; return nil })
+	s.ScanIndex(t.Context(), spec.LineageInIndex, []byte(m.Inputs[0].BLAKE3+"\x00"), func(k, v []byte) error { in++; return nil })
+	s.ScanIndex(t.Context(), spec.LineageOutIndex, []byte(m.Artifacts["predictions"].BLAKE3+"\x00"), func(k, v []byte) error { out++; return nil })
 	if in != 1 || out != 1 {
 		t.Errorf("lineage: %d in, %d out; want 1 and 1", in, out)
 	}
@@ -544,7 +544,7 @@ func TestRunRejectsBadOptions(t *testing.T) {
 	}
 	defer s.Close()
 	n := 0
-	s.ScanIndex(t.Context(), IndexReservations, nil, func(k, v []byte) error { n++; return nil })
+	s.ScanIndex(t.Context(), spec.ReservationsIndex, nil, func(k, v []byte) error { n++; return nil })
 	if n != 0 {
 		t.Errorf("%d attempts reserved by rejected runs", n)
 	}
@@ -602,5 +602,36 @@ func TestRunWithoutConfig(t *testing.T) {
 	// --out is the user's and stays.
 	if _, err := os.Stat(filepath.Join(out, "predictions.csv")); err != nil {
 		t.Errorf("--out was not kept: %v", err)
+	}
+}
+
+func TestRunKeepsSpoolWhenRecordingFails(t *testing.T) {
+	t.Parallel()
+	p := newTestProject(t)
+	opens := 0
+	open := func(ctx context.Context) (*cas.Store, error) {
+		opens++
+		if opens == 2 {
+			return nil, errors.New("disk on fire")
+		}
+		return p.open(ctx)
+	}
+	opts := p.options("python3", "src/train.py")
+	_, err := Run(t.Context(), open, opts)
+	var re *RecordError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "disk on fire") || re.RunID != "EXP-01__seed-42__attempt-1" {
+		t.Fatalf("err = %v, want a *RecordError", err)
+	}
+	// Nothing is lost: the logs and the outputs wait in the spool.
+	if got := readFile(t, filepath.Join(re.Spool, "stderr.log")); got != "training\n" {
+		t.Errorf("spooled stderr = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(re.Spool, "out", "predictions.csv")); err != nil {
+		t.Errorf("spooled outputs: %v", err)
+	}
+	// The attempt number stays taken: the next run is attempt 2.
+	res := p.run(opts)
+	if res.Attempt != 2 {
+		t.Errorf("next attempt = %d, want 2", res.Attempt)
 	}
 }

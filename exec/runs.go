@@ -34,7 +34,7 @@ func ListRuns(ctx context.Context, idx cas.Indexer, f RunFilter) ([]spec.RunSumm
 		}
 	}
 	var out []spec.RunSummary
-	err := idx.ScanIndex(ctx, IndexRuns, []byte(prefix), func(key, value []byte) error {
+	err := idx.ScanIndex(ctx, spec.RunsIndex, []byte(prefix), func(key, value []byte) error {
 		s, err := spec.DecodeRunSummary(value)
 		if err != nil {
 			return fmt.Errorf("exec: runs index entry %q: %w", key, err)
@@ -79,7 +79,7 @@ func FindRun(ctx context.Context, s runFinder, arg string) (digest.Digest, error
 	}
 	if _, _, _, ok := spec.ParseRunID(arg); ok {
 		var root digest.Digest
-		err := s.ScanIndex(ctx, IndexRuns, []byte(arg), func(key, value []byte) error {
+		err := s.ScanIndex(ctx, spec.RunsIndex, []byte(arg), func(key, value []byte) error {
 			if string(key) != arg {
 				return nil
 			}
