@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -120,6 +121,8 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions, argv []string) 
 	if o.seedSet {
 		opts.Seed = &o.seed
 	}
+	out := &lastByteWriter{w: g.stdout}
+	opts.Stdout = out
 	if g.json {
 		opts.Stdout = g.stderr // stdout carries the JSON result
 	}
@@ -181,6 +184,9 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions, argv []string) 
 				res.RunID, sum.Status, terminationText(sum), sum.Completion, time.Duration(sum.DurationMS)*time.Millisecond)
 			fmt.Fprintf(g.stderr, "rigor: recorded as %s\n", res.Ref)
 		}
+		if out.last != 0 && out.last != '\n' {
+			fmt.Fprintln(g.stdout) // the program's last line had no newline
+		}
 		fmt.Fprintln(g.stdout, res.Root)
 	}
 	return runExitStatus(sum)
@@ -228,4 +234,19 @@ func usageText(err error) string {
 // openStoreAt opens the store in dir with the hints of openStore.
 func openStoreAt(ctx context.Context, dir string) (*cas.Store, error) {
 	return openStore(ctx, &globalOptions{storeDir: dir})
+}
+
+// lastByteWriter remembers the last byte written through it, so the root
+// digest can start on a line of its own.
+type lastByteWriter struct {
+	w    io.Writer
+	last byte
+}
+
+func (l *lastByteWriter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.last = p[n-1]
+	}
+	return n, err
 }
