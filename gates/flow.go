@@ -419,6 +419,9 @@ func (fl *flow) assign(t *node, v *value, sc *scope, at *node) {
 		case base.has(kData) || base.k == 0:
 			// In-place column assignment: df["x"] = expr.
 			base.k |= kData
+			if len(v.taint) > len(base.taint) || (len(v.taint) > 0 && base.trace == nil) {
+				base.trace = base.trace.push(strings.Join(strings.Fields(t.text()), " "), at)
+			}
 			base.taint = unionTaints(base.taint, v.taint)
 			if v.score != nil && base.score == nil {
 				base.score = v.score

@@ -656,6 +656,12 @@ func (fl *flow) fit(n *node, v *value, X *value, a *argVals, meth string) {
 	if X == nil {
 		return
 	}
+	if len(X.rows) == 0 && !X.has(kTuple|kDict|kSeq) {
+		// Data the analysis did not see being made (np.random.rand(...), a
+		// call into unscanned code): from here on it is a data set of its own.
+		X.k |= kData
+		X.rows = fl.rootData(n, "").rows
+	}
 	for _, r := range X.rows {
 		if tp := r.testPart(); tp != nil {
 			if hasPreproc(est) && est.cat != catPipeline && est.cat != catSearch {
@@ -731,6 +737,11 @@ func (fl *flow) transform(n *node, v *value, X *value) *value {
 		return out
 	}
 	out.taint = unionTaints(out.taint, []*taint{est.stat})
+	name := est.class + ".transform"
+	if est.stat.site == n {
+		name = est.stat.what // fit_transform
+	}
+	out.trace = &step{name: name, at: n}
 	for _, r := range X.rows {
 		tp := r.testPart()
 		if tp == nil {
@@ -738,7 +749,7 @@ func (fl *flow) transform(n *node, v *value, X *value) *value {
 		}
 		for _, fr := range est.stat.rows {
 			if overlaps(fr, r) {
-				fl.reportPreprocessing(est.stat, tp.op, tp.site, out, "applied to test rows it was fitted on")
+				fl.reportPreprocessing(est.stat, tp.op, tp.site, X, "applied to the test rows by "+est.class+".transform", n)
 				break
 			}
 		}
@@ -841,7 +852,7 @@ func (fl *flow) evaluate(n *node, v *value, meth string, X, y *value) *value {
 			for _, tr := range t.rows {
 				if tr != r && tr.isAncestorOf(r) {
 					if p := partitionBelow(tr, r); p != nil {
-						fl.reportPreprocessing(t, p.op, p.site, X, "evaluated on")
+						fl.reportPreprocessing(t, p.op, p.site, X, "evaluated on the held-out rows", n)
 					}
 				}
 			}
@@ -972,6 +983,7 @@ func (fl *flow) rowStat(n *node, x *value, what string, rowWise bool) *value {
 	}
 	if len(x.rows) > 0 {
 		out.taint = unionTaints(out.taint, []*taint{{rows: x.rows, site: n, what: what}})
+		out.trace = &step{name: what, at: n}
 	}
 	return out
 }

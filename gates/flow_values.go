@@ -257,18 +257,30 @@ func (s *step) push(name string, at *node) *step {
 	return &step{prev: s, name: name, at: at}
 }
 
-// render writes the path from the first step at or after line from.
-func (s *step) render(from int) string {
+// render writes the path from the first step at or after the place from
+// (nil: the whole path), oldest first.
+func (s *step) render(from *node) string {
 	var parts []string
 	for p := s; p != nil && len(parts) < 12; p = p.prev {
-		l := p.at.line()
-		if l < from {
+		if from != nil && before(p.at, from) {
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s (line %d)", p.name, l))
+		parts = append(parts, fmt.Sprintf("%s (%s)", p.name, lineRef(p.at)))
 	}
 	slices.Reverse(parts)
 	return strings.Join(parts, " -> ")
+}
+
+// before reports whether a starts before b in program order (cells of a
+// notebook in order, then lines).
+func before(a, b *node) bool {
+	if a.f.src.Path != b.f.src.Path {
+		return false
+	}
+	if a.f.src.Cell != b.f.src.Cell {
+		return a.f.src.Cell < b.f.src.Cell
+	}
+	return a.line() < b.line()
 }
 
 type vkind uint16

@@ -94,7 +94,7 @@ func Leakage(ctx context.Context, srcs []Source, opts Options) (*Result, error) 
 func (fl *flow) checkSplit(site *node, op *splitOp, x, test *value, primary bool) {
 	for _, t := range x.taint {
 		if coversAny(t.rows, test.rows) {
-			fl.reportPreprocessing(t, op, site, test, "split afterwards")
+			fl.reportPreprocessing(t, op, site, test, "split afterwards", site)
 		}
 	}
 	for _, r := range x.rows {
@@ -128,7 +128,7 @@ func (fl *flow) cvChecks(site *node, X *value, op *splitOp) {
 	}
 	for _, t := range X.taint {
 		if coversAny(t.rows, X.rows) {
-			fl.reportPreprocessing(t, op, site, X, "cross-validated afterwards")
+			fl.reportPreprocessing(t, op, site, X, "cross-validated afterwards", site)
 		}
 	}
 	for _, r := range X.rows {
@@ -146,7 +146,7 @@ func (fl *flow) checkPartition(out, base *value, op *splitOp, site *node) {
 	for _, t := range base.taint {
 		for _, c := range out.rows {
 			if c.part == partTest && coversAny(t.rows, []*region{c}) {
-				fl.reportPreprocessing(t, op, op.site, out, "split afterwards")
+				fl.reportPreprocessing(t, op, op.site, out, "split afterwards", site)
 			}
 		}
 	}
@@ -208,7 +208,7 @@ func (fl *flow) groupCheck(site *node, op *splitOp, x *value) {
 				op.what, col, lineRef(at)),
 			fix: fmt.Sprintf("split by entity: GroupShuffleSplit or GroupKFold/StratifiedGroupKFold with groups=df[%q]", col),
 			evidence: fmt.Sprintf("split: %s (%s); entity column: %s at %s; data: %s",
-				site.loc(), op.what, col, at.loc(), pathOf(x, 0)),
+				site.loc(), op.what, col, at.loc(), pathOf(x, nil, op.what+" ("+lineRef(site)+")")),
 			related: []Related{{Role: "split", Loc: site.loc()}, {Role: "entity column", Loc: at.loc()}},
 		})
 		return
@@ -235,7 +235,7 @@ func (fl *flow) timeCheck(site *node, op *splitOp, x *value) {
 				op.what, root.timeWhy, lineRef(root.timeAt)),
 			fix: "split in time order: train_test_split(..., shuffle=False) after sorting by time, or TimeSeriesSplit for cross-validation",
 			evidence: fmt.Sprintf("split: %s (%s); time order: %s at %s; data: %s",
-				site.loc(), op.what, root.timeWhy, root.timeAt.loc(), pathOf(x, 0)),
+				site.loc(), op.what, root.timeWhy, root.timeAt.loc(), pathOf(x, nil, op.what+" ("+lineRef(site)+")")),
 			related: []Related{{Role: "split", Loc: site.loc()}, {Role: "time order", Loc: root.timeAt.loc()}},
 		})
 		return
@@ -339,19 +339,25 @@ func (fl *flow) once(key string) bool {
 	return true
 }
 
-// pathOf renders the variables a value went through since line from.
-func pathOf(v *value, from int) string {
-	if v == nil || v.trace == nil {
-		return "(direct)"
+// pathOf renders the variables a value went through since from (nil:
+// all), then where it ended up.
+func pathOf(v *value, from *node, end string) string {
+	s := ""
+	if v != nil && v.trace != nil {
+		s = v.trace.render(from)
 	}
-	s := v.trace.render(from)
-	if s == "" {
+	switch {
+	case s == "" && end == "":
 		return "(direct)"
+	case s == "":
+		return end
+	case end == "":
+		return s
 	}
-	return s
+	return s + " -> " + end
 }
 
-func (fl *flow) reportPreprocessing(t *taint, op *splitOp, splitSite *node, v *value, how string) {
+func (fl *flow) reportPreprocessing(t *taint, op *splitOp, splitSite *node, v *value, how string, at *node) {
 	if t.site == nil || splitSite == nil {
 		return
 	}
@@ -370,7 +376,7 @@ func (fl *flow) reportPreprocessing(t *taint, op *splitOp, splitSite *node, v *v
 		fix: "split first and fit on the training rows only, then transform the test rows; in cross-validation put the step " +
 			"in a Pipeline (make_pipeline(step, model)) so that each fold fits it on its own training rows",
 		evidence: fmt.Sprintf("fit: %s (%s); split: %s (%s); path: %s", t.site.loc(), what, splitSite.loc(), opWhat,
-			pathOf(v, t.site.line())),
+			pathOf(v, nil, how+" ("+lineRef(at)+")")),
 		related: []Related{{Role: "fit", Loc: t.site.loc()}, {Role: "split", Loc: splitSite.loc()}},
 	})
 }
@@ -397,7 +403,7 @@ func (fl *flow) reportFitOnTest(site *node, est *estimator, X *value, tp *region
 		class: ClassLeakage, kind: string(kind), severity: spec.SeverityCritical, at: site,
 		issue:    fmt.Sprintf("test data in training: %s on test data (%s, from %s)", what, regionName(tp), lineRef(splitSite)),
 		fix:      fix,
-		evidence: fmt.Sprintf("fit: %s; test data: %s; path: %s", site.loc(), splitSite.loc(), pathOf(X, splitSite.line())),
+		evidence: fmt.Sprintf("fit: %s; test data: %s; path: %s", site.loc(), splitSite.loc(), pathOf(X, splitSite, "fit ("+lineRef(site)+")")),
 		related:  []Related{{Role: "fit", Loc: site.loc()}, {Role: "split", Loc: splitSite.loc()}},
 	}
 	if preproc {
@@ -422,7 +428,7 @@ func (fl *flow) reportEarlyStopping(site *node, est *estimator, ev *value, tp *r
 		issue: fmt.Sprintf("test data in training: early stopping or best-model selection of %s watches the test set (%s=%s, from %s)",
 			est.class, kw, regionName(tp), lineRef(tp.site)),
 		fix:      "hold out a validation split from the training rows for early stopping; keep the test set for the final evaluation",
-		evidence: fmt.Sprintf("fit: %s; test data: %s; path: %s", site.loc(), tp.site.loc(), pathOf(ev, tp.site.line())),
+		evidence: fmt.Sprintf("fit: %s; test data: %s; path: %s", site.loc(), tp.site.loc(), pathOf(ev, tp.site, kw+" ("+lineRef(site)+")")),
 		related:  []Related{{Role: "fit", Loc: site.loc()}, {Role: "split", Loc: tp.site.loc()}},
 	})
 }
@@ -447,7 +453,7 @@ func (fl *flow) reportSharedRows(site *node, est *estimator, fr, r *region, X *v
 		issue: fmt.Sprintf("overlap leakage: %s is evaluated on rows it was trained on (trained at %s on %s; evaluated on %s)",
 			est.class, lineRef(fitSite), regionLabel(fr), regionLabel(r)),
 		fix:      "train on the training rows only (X_train) and evaluate on rows the model never saw",
-		evidence: fmt.Sprintf("fit: %s; held-out rows: %s; evaluation: %s; path: %s", fitSite.loc(), split.site.loc(), site.loc(), pathOf(X, 0)),
+		evidence: fmt.Sprintf("fit: %s; held-out rows: %s; evaluation: %s; path: %s", fitSite.loc(), split.site.loc(), site.loc(), pathOf(X, nil, "evaluation ("+lineRef(site)+")")),
 		related:  []Related{{Role: "fit", Loc: fitSite.loc()}, {Role: "split", Loc: split.site.loc()}, {Role: "evaluation", Loc: site.loc()}},
 	})
 }
@@ -479,7 +485,7 @@ func (fl *flow) reportSynthSplit(s *region, op *splitOp, site *node, x *value) {
 		issue: fmt.Sprintf("overlap leakage: %s makes rows from other rows before %s at %s, so test rows have copies or interpolations in the training set",
 			s.synthWhat, opWhat, lineRef(site)),
 		fix:      "split first, then oversample or augment the training rows only (imblearn.pipeline.Pipeline inside cross-validation)",
-		evidence: fmt.Sprintf("resample: %s (%s); split: %s (%s); path: %s", s.synth.loc(), s.synthWhat, site.loc(), opWhat, pathOf(x, s.synth.line())),
+		evidence: fmt.Sprintf("resample: %s (%s); split: %s (%s); path: %s", s.synth.loc(), s.synthWhat, site.loc(), opWhat, pathOf(x, s.synth, opWhat+" ("+lineRef(site)+")")),
 		related:  []Related{{Role: "resample", Loc: s.synth.loc()}, {Role: "split", Loc: site.loc()}},
 	})
 }
@@ -492,7 +498,7 @@ func (fl *flow) reportResampleTest(site *node, class string, X *value, tp *regio
 		class: ClassLeakage, kind: string(LeakOverlap), severity: spec.SeverityCritical, at: site,
 		issue:    fmt.Sprintf("overlap leakage: %s oversamples the test data (%s, from %s), so the test set holds synthetic rows", class, regionName(tp), lineRef(tp.site)),
 		fix:      "resample the training rows only; evaluate on the untouched test rows",
-		evidence: fmt.Sprintf("resample: %s; test data: %s; path: %s", site.loc(), tp.site.loc(), pathOf(X, 0)),
+		evidence: fmt.Sprintf("resample: %s; test data: %s; path: %s", site.loc(), tp.site.loc(), pathOf(X, nil, class+" ("+lineRef(site)+")")),
 		related:  []Related{{Role: "resample", Loc: site.loc()}, {Role: "split", Loc: tp.site.loc()}},
 	})
 }

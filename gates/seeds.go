@@ -157,6 +157,7 @@ type loaderCall struct {
 type mechOcc struct {
 	mech string
 	at   *node
+	read bool // a check of PYTHONHASHSEED, not an action: never conditional
 }
 
 var helperNames = nameSet("set_global_seed", "set_seed", "seed_everything", "set_random_seed", "fix_seed", "fix_seeds",
@@ -203,9 +204,11 @@ func collectSeedFacts(u *unit) *seedFacts {
 				sf.seedAssign(n, im, generators)
 			case "subscript":
 				if envKey(n, im) == "PYTHONHASHSEED" {
-					sf.mechs = append(sf.mechs, mechOcc{MechPythonHashSeed, n})
 					if p := n.parent; p != nil && p.kind == "assignment" && p.child("left") == n {
+						sf.add(MechPythonHashSeed, n)
 						sf.hashWrites = append(sf.hashWrites, n)
+					} else {
+						sf.addRead(MechPythonHashSeed, n)
 					}
 				}
 			case "comparison_operator":
@@ -213,7 +216,7 @@ func collectSeedFacts(u *unit) *seedFacts {
 				ks := n.kids()
 				if len(ks) == 2 && strings.HasSuffix(im.canon(dotted(ks[1])), "environ") {
 					if s, _ := stringValue(ks[0]); s == "PYTHONHASHSEED" {
-						sf.add(MechPythonHashSeed, n)
+						sf.addRead(MechPythonHashSeed, n)
 					}
 				}
 			case "string":
@@ -284,7 +287,13 @@ func seedArg(call *node, i int, name string) (seeded bool, clock bool) {
 	return true, false
 }
 
-func (sf *seedFacts) add(mech string, at *node) { sf.mechs = append(sf.mechs, mechOcc{mech, at}) }
+func (sf *seedFacts) add(mech string, at *node) {
+	sf.mechs = append(sf.mechs, mechOcc{mech: mech, at: at})
+}
+
+func (sf *seedFacts) addRead(mech string, at *node) {
+	sf.mechs = append(sf.mechs, mechOcc{mech: mech, at: at, read: true})
+}
 
 func (sf *seedFacts) seedCall(n *node, im *importTable, gens, seeded map[string]bool, loaders *[]pendingLoader) {
 	fn := unparen(n.child("function"))
@@ -401,7 +410,7 @@ func (sf *seedFacts) seedCall(n *node, im *importTable, gens, seeded map[string]
 		// A read counts, as in seed_audit: the script checks that its
 		// launcher (rigor run) set the variable before Python started.
 		if key, _ := stringValue(arg(n, 0, "key")); key == "PYTHONHASHSEED" {
-			sf.add(MechPythonHashSeed, n)
+			sf.addRead(MechPythonHashSeed, n)
 		}
 	case tail == "cuda" && fn.kind == "attribute" && sf.gpu == nil:
 		sf.gpu, sf.gpuWhy = n, ".cuda()"
@@ -723,9 +732,13 @@ func evaluateSeeds(prog *program, facts []*seedFacts) (*SeedAudit, []finding) {
 
 	// Which mechanisms are set, and where.
 	setAt := map[string][]*node{}
+	checked := map[string]bool{} // mechanisms the code checks rather than sets
 	for _, sf := range facts {
 		for _, m := range sf.mechs {
 			setAt[m.mech] = append(setAt[m.mech], m.at)
+			if m.read {
+				checked[m.mech] = true
+			}
 		}
 		if len(sf.loaders) > 0 {
 			allSeeded := false
@@ -833,7 +846,7 @@ func evaluateSeeds(prog *program, facts []*seedFacts) (*SeedAudit, []finding) {
 				first, firstAt = c, at
 			}
 		}
-		if always || first == nil {
+		if always || first == nil || checked[mech] {
 			continue
 		}
 		covered := false

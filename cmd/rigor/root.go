@@ -49,6 +49,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newDiffCmd(g),
 		newExportCmd(g),
 		newFsckCmd(g),
+		newGateCmd(g),
 		newGcCmd(g),
 		newGetCmd(g),
 		newImportCmd(g),
