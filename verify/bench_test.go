@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
 	"github.com/zeebo/blake3"
 
 	"github.com/rigor-dev/rigor/cas"
@@ -152,6 +153,47 @@ func BenchmarkVerifyDeep1GB(b *testing.B) {
 		}
 		if !rep.OK || rep.HashedBytes < size {
 			b.Fatalf("verify: ok=%v hashed %d of %d bytes: %q", rep.OK, rep.HashedBytes, size, messages(rep.Problems))
+		}
+	}
+}
+
+// BenchmarkStoreRead1GB reads every blob of the same run through the
+// store's verifying reader (cas.Getter.Open) into io.Discard, two blobs at
+// a time, and hashes nothing else: the floor any deep verification through
+// that reader costs.
+func BenchmarkStoreRead1GB(b *testing.B) {
+	size := benchSize(b)
+	s, info, _ := buildBigRun(b, benchDir(b, "deep"), size)
+	var blobs []digest.Digest
+	must(b, s.Walk(b.Context(), info.Root, func(p string, e cas.Entry) error {
+		if e.Mode != cas.ModeTree {
+			blobs = append(blobs, e.Digest)
+		}
+		return nil
+	}))
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		errs := make(chan error, len(blobs))
+		sem := make(chan struct{}, 2)
+		for _, d := range blobs {
+			go func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				rc, err := s.Open(b.Context(), d)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer rc.Close()
+				_, err = io.CopyBuffer(io.Discard, rc, make([]byte, 1<<20))
+				errs <- err
+			}()
+		}
+		for range blobs {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }
