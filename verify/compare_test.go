@@ -242,3 +242,23 @@ func TestDiffTwoSeeds(t *testing.T) {
 		t.Errorf("diff of a run with itself: %+v", same)
 	}
 }
+
+// TestCompareArtifactsBehindIdentity: the checker stops before the
+// artifacts when the identity differs; rigor still says how they differ.
+func TestCompareArtifactsBehindIdentity(t *testing.T) {
+	s := newStore(t)
+	a, b := selftestBundle(), selftestBundle()
+	b.obj("code")["commit"] = "def456"
+	b.setFile("predictions.csv", "p\n0.2000001\n", b.obj("artifacts", "predictions"))
+	c, err := Compare(t.Context(), s, RunInfo{Root: a.put(t, s)}, RunInfo{Root: b.put(t, s)}, CompareOptions{Now: nowFn, Tolerance: DefaultTolerance})
+	must(t, err)
+	if len(c.ComparedArtifacts) != 0 || !slices.Equal(c.Errors, []string{"run identity differs (matrix/config/environment/code/input)"}) {
+		t.Fatalf("light result: compared=%v errors=%q", c.ComparedArtifacts, c.Errors)
+	}
+	if len(c.Rigor.Artifacts) != 1 || c.Rigor.Artifacts[0].Name != "predictions" || c.Rigor.Artifacts[0].Content == nil || !c.Rigor.Artifacts[0].Content.WithinTolerance {
+		t.Fatalf("artifacts = %+v", c.Rigor.Artifacts)
+	}
+	if c.Rigor.WithinTolerance {
+		t.Error("within_tolerance despite an identity difference")
+	}
+}

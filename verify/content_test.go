@@ -128,3 +128,24 @@ func TestContentFormat(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDiffContent: any input either fails to parse or diffs without
+// panicking, and a file against itself never differs.
+func FuzzDiffContent(f *testing.F) {
+	f.Add("p,y\n0.1,1\n", "p,y\n0.2,1\n2,3\n", true)
+	f.Add("{\"a\":1}\n{\"b\":[1,2]}\n", "{\"a\":1.5}\n", false)
+	f.Fuzz(func(t *testing.T, a, b string, csvFormat bool) {
+		format := FormatJSONL
+		if csvFormat {
+			format = FormatCSV
+		}
+		d, err := DiffContent(t.Context(), format, strings.NewReader(a), strings.NewReader(b), DefaultTolerance, 3)
+		if err == nil && (len(d.Differences) > 3 || d.DifferingValues < int64(len(d.Differences))) {
+			t.Fatalf("inconsistent diff %+v", d)
+		}
+		same, err := DiffContent(t.Context(), format, strings.NewReader(a), strings.NewReader(a), Tolerance{}, 3)
+		if err == nil && (same.DifferingRows != 0 || !same.WithinTolerance) {
+			t.Fatalf("%q differs from itself: %+v", a, same)
+		}
+	})
+}
