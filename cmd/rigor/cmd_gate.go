@@ -33,8 +33,10 @@ blocks (a gate with status fail and severity critical).
 	c.AddCommand(
 		newGateContractCmd(g),
 		newGateScanCmd(g, "leakage"),
+		newGateReproCmd(g),
 		newGateScanCmd(g, "review"),
 		newGateScanCmd(g, "seeds"),
+		newGateSplitCmd(g),
 	)
 	return c
 }

@@ -118,6 +118,20 @@ func readInputFile(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// checkInputFile checks that a file named on the command line exists; ""
+// is fine (not given).
+func checkInputFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return usagef("check the path", "%s: no such file", path)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
 // stage6Files are the output files the stage-6 gate commands share:
 // --report (light.findings.v1), --sarif and, for commands with a full
 // report, --json-out.
