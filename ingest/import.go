@@ -153,7 +153,9 @@ type ImportResult struct {
 // ImportRun checks the light.run_manifest.v3 run directory dir against
 // every rule of the Light run-artifact check (and so the SHA-256 of every
 // hashed file), and records it as a run: the manifest and the files it
-// names, at their paths, become the run bundle's tree; the run gets the
+// names, at their paths (with the directory behind a directory input's
+// "<dir>.sha256sum" listing, as rigor export writes it), become the run
+// bundle's tree; the run gets the
 // next attempt of its matrix row and seed (ref runs/<row>/seed-<n>/
 // attempt-<k>) and the same index entries [RecordRun] writes for rigor run.
 //
@@ -215,6 +217,13 @@ func ImportRun(ctx context.Context, s importStore, dir string, opts ImportOption
 		}
 		if rel != ManifestName {
 			rels = append(rels, rel)
+		}
+	}
+	// A directory input, as rigor run records one: the manifest names its
+	// sha256sum listing "<dir>.sha256sum"; the directory comes along.
+	for _, d := range directoryInputs(manifest) {
+		if li, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(d))); err == nil && li.IsDir() {
+			rels = append(rels, d)
 		}
 	}
 	if li, err := os.Lstat(filepath.Join(dir, ManifestName)); err == nil && li.Mode()&fs.ModeSymlink != 0 {
@@ -377,8 +386,9 @@ type ExportResult struct {
 // ExportRun writes the run bundle root to the new directory target as a
 // light.run_manifest.v3 run directory: manifest.json as stored (relative
 // paths and SHA-256; rigor's extra blake3 members are ignored by the Light
-// checker) and every file it names, at its path. Nothing else of the
-// bundle (rigor's own records) is written. Every byte is verified against
+// checker), every file it names, at its path, and the directory behind a
+// directory input's sha256sum listing. Nothing else of the bundle (rigor's
+// own records) is written. Every byte is verified against
 // its digest on the way out.
 //
 // The directory is assembled next to target under a temporary name, checked
@@ -450,6 +460,24 @@ func ExportRun(ctx context.Context, s bundleReader, root digest.Digest, target s
 		res.Files++
 		res.Bytes += e.Size
 	}
+	for _, d := range directoryInputs(manifest) {
+		e, err := bundleEntry(ctx, s, root, d, trees)
+		if errors.Is(err, fs.ErrNotExist) || err == nil && e.Mode != cas.ModeTree {
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		p := filepath.Join(tmp, filepath.FromSlash(d))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return res, fmt.Errorf("ingest: export: %w", err)
+		}
+		before := mat.written
+		if err := mat.writeTree(ctx, e.Digest, p); err != nil {
+			return res, fmt.Errorf("ingest: export %s: %w", d, err)
+		}
+		res.Bytes += mat.written - before
+	}
 	res.Check = spec.CheckRunManifest(manifest, NewDirFiles(tmp), now())
 	if !res.Check.OK {
 		return res, &RunDirError{Dir: target, Problems: res.Check.Errors}
@@ -459,6 +487,25 @@ func ExportRun(ctx context.Context, s bundleReader, root digest.Digest, target s
 	}
 	ok = true
 	return res, nil
+}
+
+// sha256sumSuffix ends the manifest path of a directory input: rigor run
+// points the Light checker at the directory's sha256sum listing.
+const sha256sumSuffix = ".sha256sum"
+
+// directoryInputs returns the directories whose sha256sum listings the
+// manifest's inputs name ("inputs/data/images" for
+// "inputs/data/images.sha256sum").
+func directoryInputs(manifest []byte) []string {
+	var out []string
+	for _, f := range spec.ManifestFiles(manifest) {
+		if strings.HasPrefix(f.Label, "inputs[") && strings.HasSuffix(f.Rel, sha256sumSuffix) {
+			if d := strings.TrimSuffix(f.Rel, sha256sumSuffix); d != "" && !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // bundleEntry finds the entry at the slash path rel below root. A missing
