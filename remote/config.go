@@ -65,6 +65,9 @@ func ParseURL(s string) (URL, error) {
 	}
 	scheme, rest, hasScheme := strings.Cut(s, "://")
 	if !hasScheme {
+		if strings.HasPrefix(s, "file:") || strings.HasPrefix(s, "oci:") {
+			return URL{}, fmt.Errorf("%w: %q: want file:///path or oci://HOST[:PORT]/REPOSITORY", ErrBadURL, s)
+		}
 		abs, err := filepath.Abs(s)
 		if err != nil {
 			return URL{}, fmt.Errorf("%w: %q: %v", ErrBadURL, s, err)

@@ -677,7 +677,7 @@ func (r *Registry) fetchBlob(ctx context.Context, s cas.Putter, f fetchable, pro
 	vr := newVerifyReader(prog.reader(rc), f.desc)
 	if _, err := s.Put(ctx, vr, cas.PutOptions{Kind: cas.KindBlob, Expected: f.b3, Size: f.desc.Size}); err != nil {
 		if errors.Is(err, cas.ErrDigestMismatch) || errors.Is(err, cas.ErrSizeMismatch) {
-			err = fmt.Errorf("%w: %v", remote.ErrBadRemoteData, err)
+			err = fmt.Errorf("%w: %w", remote.ErrBadRemoteData, err)
 		}
 		return fmt.Errorf("%s: %s (%s): %w", r.name, f.path, f.desc.Digest, err)
 	}

@@ -1,7 +1,9 @@
 package oci
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rigor-dev/rigor/cas"
 	"github.com/rigor-dev/rigor/remote"
@@ -227,5 +230,240 @@ func TestPushConflict(t *testing.T) {
 	}
 	if rr, err := r.fetchRun(t.Context(), spec.OCITag(a.RunID)); err != nil || rr.run.Root != b.Root {
 		t.Errorf("after the forced push the tag holds %v, %v; want %s", rr, err, b.Root)
+	}
+}
+
+// TestPushResumesAfterRegistryKilled kills the registry in the middle of a
+// push, starts it again, and pushes again: the push completes, sending only
+// what had not arrived, and the pulled runs verify.
+func TestPushResumesAfterRegistryKilled(t *testing.T) {
+	reg := startRegistry(t)
+	src := newStoreDir(t)
+	recordRun(t, src, "EXP-01", 1, randomFile(t, 2<<20), "")
+	recordRun(t, src, "EXP-01", 2, randomFile(t, 6<<20), "")
+	recordRun(t, src, "EXP-01", 3, randomFile(t, 2<<20), "")
+	s := openStore(t, src)
+	r := localRegistry(t, reg, "runs")
+
+	killed := false
+	var total int64
+	_, err := r.Push(t.Context(), s, nil, remote.Options{Concurrency: 1, Progress: func(done, tot int64) {
+		total = tot
+		if !killed && done > tot/2 {
+			killed = true
+			reg.kill()
+		}
+	}})
+	if err == nil || !killed {
+		t.Fatalf("push with the registry killed: err %v, killed %v", err, killed)
+	}
+	reg.start()
+	st1, err := r.Push(t.Context(), s, nil, remote.Options{Concurrency: 1})
+	if err != nil {
+		t.Fatalf("push after restart: %v", err)
+	}
+	if st1.ObjectsSkipped == 0 {
+		t.Errorf("push after restart skipped nothing: %+v", st1)
+	}
+	if blobBytes := st1.BytesSent - manifestBytes(t, r, st1); blobBytes >= total || blobBytes <= 0 {
+		t.Errorf("push after restart sent %d blob bytes of %d: want only what was missing", blobBytes, total)
+	}
+	if st1.BytesSkipped+st1.BytesSent-manifestBytes(t, r, st1) != total {
+		t.Errorf("sent %d + skipped %d (less manifests) != %d", st1.BytesSent, st1.BytesSkipped, total)
+	}
+	st2, err := r.Push(t.Context(), s, nil, remote.Options{})
+	if err != nil || st2.BytesSent != 0 {
+		t.Errorf("third push: %v, sent %d bytes; want nothing", err, st2.BytesSent)
+	}
+	d := openStore(t, newStoreDir(t))
+	if _, err := r.Pull(t.Context(), d, nil, remote.Options{}); err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	verifyDeep(t, d)
+}
+
+// manifestBytes adds up the sizes of the manifests of the runs st sent.
+func manifestBytes(t *testing.T, r *Registry, st remote.Stats) int64 {
+	t.Helper()
+	var n int64
+	for _, res := range st.Runs {
+		if res.Status != remote.Sent && res.Status != remote.Replaced {
+			continue
+		}
+		rr, err := r.fetchRun(t.Context(), spec.OCITag(res.RunID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += rr.desc.Size
+	}
+	return n
+}
+
+// TestPullRefusesCorruptBlob: a registry that serves a blob whose bytes no
+// longer match its SHA-256 (a flipped byte on its disk) makes the pull
+// fail, and nothing of the run becomes visible in the local store.
+func TestPullRefusesCorruptBlob(t *testing.T) {
+	reg := startRegistry(t)
+	src := newStoreDir(t)
+	input := randomFile(t, 1<<20)
+	res := recordRun(t, src, "EXP-01", 1, input, "")
+	s := openStore(t, src)
+	r := localRegistry(t, reg, "runs")
+	if _, err := r.Push(t.Context(), s, nil, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	data := reg.blobData(sha256Of(t, input))
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x40
+	if err := os.WriteFile(data, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b3, _, err := cas.FromReader(mustOpen(t, input))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d := openStore(t, newStoreDir(t))
+	_, err = r.Pull(t.Context(), d, nil, remote.Options{})
+	if !errors.Is(err, remote.ErrBadRemoteData) {
+		t.Fatalf("pull of a corrupt blob: %v, want ErrBadRemoteData", err)
+	}
+	assertNothingVisible(t, d, res.Ref, b3)
+}
+
+// TestPullRefusesWrongBLAKE3: a manifest whose layer claims another BLAKE3
+// than its bytes have (its SHA-256 being right) is refused by the store's
+// own check, with nothing visible.
+func TestPullRefusesWrongBLAKE3(t *testing.T) {
+	reg := startRegistry(t)
+	src := newStoreDir(t)
+	res := recordRun(t, src, "EXP-01", 1, "", "")
+	s := openStore(t, src)
+	r := localRegistry(t, reg, "runs")
+	if _, err := r.Push(t.Context(), s, nil, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Swap the BLAKE3 annotations of config.json and environment.json.
+	tag := spec.OCITag(res.RunID)
+	rr, err := r.fetchRun(t.Context(), tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ci, ei int = -1, -1
+	for i, l := range rr.manifest.Layers {
+		switch l.Annotations[spec.OCIAnnotationTitle] {
+		case "config.json":
+			ci = i
+		case "environment.json":
+			ei = i
+		}
+	}
+	if ci < 0 || ei < 0 {
+		t.Fatal("config.json or environment.json is not a layer")
+	}
+	m := rr.manifest
+	lc, le := m.Layers[ci], m.Layers[ei]
+	victim := digest.Digest(le.Annotations[spec.OCIAnnotationBLAKE3])
+	lc.Annotations = map[string]string{spec.OCIAnnotationTitle: "config.json", spec.OCIAnnotationBLAKE3: le.Annotations[spec.OCIAnnotationBLAKE3]}
+	le.Annotations = map[string]string{spec.OCIAnnotationTitle: "environment.json", spec.OCIAnnotationBLAKE3: m.Layers[ci].Annotations[spec.OCIAnnotationBLAKE3]}
+	m.Layers = slices.Clone(m.Layers)
+	m.Layers[ci], m.Layers[ei] = lc, le
+	pushManifest(t, r, m, tag)
+
+	d := openStore(t, newStoreDir(t))
+	_, err = r.Pull(t.Context(), d, nil, remote.Options{})
+	if !errors.Is(err, remote.ErrBadRemoteData) || !errors.Is(err, cas.ErrDigestMismatch) {
+		t.Fatalf("pull with a wrong BLAKE3: %v, want ErrBadRemoteData wrapping cas.ErrDigestMismatch", err)
+	}
+	assertNothingVisible(t, d, res.Ref, victim)
+}
+
+// assertNothingVisible checks that the pulled run left no ref, no index
+// entries and not the object bad, and that the store checks clean.
+func assertNothingVisible(t *testing.T, d *cas.Store, ref string, bad digest.Digest) {
+	t.Helper()
+	if _, err := d.GetRef(t.Context(), ref); !errors.Is(err, cas.ErrRefNotFound) {
+		t.Errorf("ref %s after a refused pull: %v, want none", ref, err)
+	}
+	runs, _ := remote.ListRuns(t.Context(), d)
+	if len(runs) != 0 {
+		t.Errorf("runs after a refused pull: %v", runs)
+	}
+	for _, index := range []string{spec.RunsIndex, spec.LineageInIndex, spec.LineageOutIndex} {
+		d.ScanIndex(t.Context(), index, nil, func(k, _ []byte) error {
+			t.Errorf("index %s entry %q after a refused pull", index, k)
+			return nil
+		})
+	}
+	if ok, _ := d.Has(t.Context(), bad); ok {
+		t.Errorf("the bad object %s was stored", bad)
+	}
+	if rep, err := d.Fsck(t.Context(), cas.FsckOptions{}); err != nil || !rep.OK() {
+		t.Errorf("fsck after a refused pull: %v %+v", err, rep.Problems)
+	}
+}
+
+func mustOpen(t *testing.T, p string) *os.File {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func pushManifest(t *testing.T, r *Registry, m ocispec.Manifest, tag string) {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
+	if err := r.repo.PushReference(t.Context(), desc, bytes.NewReader(b), tag); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheck: a pushed run checks complete; with a blob gone from the
+// registry's disk the check names it, from a store that has the run (no
+// download) and from an empty one (reading only the tree layers).
+func TestCheck(t *testing.T) {
+	reg := startRegistry(t)
+	src := newStoreDir(t)
+	input := randomFile(t, 200<<10)
+	res := recordRun(t, src, "EXP-01", 1, input, "")
+	s := openStore(t, src)
+	r := localRegistry(t, reg, "runs")
+	empty := openStore(t, newStoreDir(t))
+
+	results, err := r.Check(t.Context(), s, nil)
+	if err != nil || len(results) != 1 || results[0].Problem != "not on the remote" {
+		t.Fatalf("check before push: %+v, %v; want 'not on the remote'", results, err)
+	}
+	if _, err := r.Push(t.Context(), s, nil, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, local := range map[string]*cas.Store{"with the run": s, "empty": empty} {
+		results, err := r.Check(t.Context(), local, []string{res.RunID})
+		if err != nil || len(results) != 1 || !results[0].OK() || results[0].Objects < 10 {
+			t.Errorf("check %s after push: %+v, %v; want complete", name, results, err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Dir(reg.blobData(sha256Of(t, input)))); err != nil {
+		t.Fatal(err)
+	}
+	for name, local := range map[string]*cas.Store{"with the run": s, "empty": empty} {
+		results, err := r.Check(t.Context(), local, []string{res.Ref})
+		if err != nil || len(results) != 1 {
+			t.Fatalf("check %s: %+v, %v", name, results, err)
+		}
+		got := results[0]
+		if got.OK() || len(got.Missing) != 1 || got.Missing[0].Path != "inputs/data/data.bin" {
+			t.Errorf("check %s with the input gone: %+v, want inputs/data/data.bin missing", name, got)
+		}
 	}
 }
