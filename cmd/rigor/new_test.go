@@ -76,6 +76,18 @@ func TestNewProjectPytest(t *testing.T) {
 		}
 	}
 
+	// The gates its pre-commit config runs pass on it.
+	for _, args := range [][]string{
+		{"gate", "review", "src", "tests", "train.py"},
+		{"gate", "seeds", "src"},
+		{"gate", "leakage", "src"},
+	} {
+		stdout, stderr, code := rigorInProcess(t, args...)
+		if code != 0 {
+			t.Errorf("rigor %s on the generated project exited %d:\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+
 	// Mutation: fit on train and test together. The suite must fail, naming
 	// the train-only-fit test.
 	contracts := filepath.Join(dir, "src", "heart_study", "experiment_contracts.py")
