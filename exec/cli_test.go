@@ -27,13 +27,18 @@ var (
 	buildErr  error
 )
 
-// rigorBinary builds cmd/rigor once per test binary.
+// rigorBinary builds cmd/rigor once per test binary, or returns
+// $RIGOR_TEST_BINARY when set.
 func rigorBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the rigor binary; skipped with -short")
 	}
 	buildOnce.Do(func() {
+		if bin := os.Getenv("RIGOR_TEST_BINARY"); bin != "" {
+			binPath = bin // a rigor built beforehand
+			return
+		}
 		dir, err := os.MkdirTemp("", "rigor-exec-test-")
 		if err != nil {
 			buildErr = err
