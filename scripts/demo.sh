@@ -88,15 +88,19 @@ fi
 A1=EXP-01__seed-42__attempt-1
 A2=EXP-01__seed-42__attempt-2
 S7=EXP-01__seed-7__attempt-1
-RUN42=(--config configs/exp-01.json --schema configs/experiment.schema.json --
-	"$PYTHON" train.py --config configs/exp-01.json)
-RUN7=(--config configs/exp-01-seed-7.json --schema configs/experiment.schema.json --
-	"$PYTHON" train.py --config configs/exp-01-seed-7.json)
+# Each run's outputs ($RIGOR_OUT) are kept in $DEMO/outputs/<run> as well
+# as in the store: outside the project, so no run's code snapshot holds
+# another run's outputs.
+RUN42=(--config configs/exp-01.json --schema configs/experiment.schema.json)
+CMD42=(-- "$PYTHON" train.py --config configs/exp-01.json)
+RUN7=(--config configs/exp-01-seed-7.json --schema configs/experiment.schema.json)
+CMD7=(-- "$PYTHON" train.py --config configs/exp-01-seed-7.json)
+OUT=$DEMO/outputs
 
 step init 0 "create a store" -- rigor init
-step run-42-a 0 "run EXP-01 with seed 42" -- rigor run "${RUN42[@]}"
-step run-42-b 0 "run it again: same config, same seed" -- rigor run "${RUN42[@]}"
-step run-7 0 "run EXP-01 with seed 7" -- rigor run "${RUN7[@]}"
+step run-42-a 0 "run EXP-01 with seed 42" -- rigor run "${RUN42[@]}" --out "$OUT/$A1" "${CMD42[@]}"
+step run-42-b 0 "run it again: same config, same seed" -- rigor run "${RUN42[@]}" --out "$OUT/$A2" "${CMD42[@]}"
+step run-7 0 "run EXP-01 with seed 7" -- rigor run "${RUN7[@]}" --out "$OUT/$S7" "${CMD7[@]}"
 step runs 0 "list the runs" -- rigor runs
 step show 0 "show one run" -- rigor show "$A1"
 
@@ -127,6 +131,11 @@ else
 	skip gate-leakage "gate leakage" "gate leakage"
 	skip gate-leakage-leaky "gate leakage on examples/leaky" "gate leakage"
 fi
+if has gate split; then
+	step gate-split 0 "gate split: the folds the seed-42 run used share no patient and no row" -- \
+		rigor gate split --csv "outputs/$A1/folds.csv" --split-col fold --group-col patient_id \
+		--target outcome --cols age,systolic_bp,cholesterol,glucose
+else skip gate-split "gate split" "gate split"; fi
 cd "$DEMO/project"
 if has checkpoint; then
 	step checkpoint 0 "checkpoint: every gate's findings in one record" -- rigor checkpoint
@@ -153,6 +162,7 @@ ok() { awk -F'\t' -v id="$1" '$1==id && $2==$3 && $2!="skip" {found=1} END {exit
 		printf '  gates      the example passes; examples/leaky fails the leakage gate (exit 4)\n'
 	printf '  project    %s (a git repository; the example code and data)\n' "$DEMO/project"
 	printf '  store      %s\n' "$DEMO/project/.rigor"
+	printf '  outputs    %s/<run>/ (each run'"'"'s RIGOR_OUT: predictions.csv, raw_metrics.jsonl, folds.csv)\n' "$OUT"
 	[ -d "$DEMO/export/$A1" ] && printf '  export     %s\n' "$DEMO/export/$A1"
 	printf '  logs       %s/<step>.log; exit statuses in %s\n' "$LOGS" "$DEMO/steps.tsv"
 	if grep -q 'skip' "$DEMO/steps.tsv"; then

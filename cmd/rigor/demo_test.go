@@ -33,6 +33,7 @@ var demoSteps = []struct {
 	{"gate-seeds", "0", []string{"gate", "seeds"}},
 	{"gate-leakage", "0", []string{"gate", "leakage"}},
 	{"gate-leakage-leaky", "4", []string{"gate", "leakage"}},
+	{"gate-split", "0", []string{"gate", "split"}},
 	{"checkpoint", "0", []string{"checkpoint"}},
 	{"check", "0", []string{"check"}},
 	{"export", "0", []string{"export"}},
@@ -146,6 +147,7 @@ func TestDemo(t *testing.T) {
 	contains("diff", "$.value: 42 -> 7", "artifact predictions (predictions.csv) changed", "artifact raw_metrics (raw_metrics.jsonl) changed")
 	contains("lineage", a1, a2, s7)
 	contains("gate-leakage-leaky", "leak")
+	contains("gate-split", "verdict: **pass**")
 	if ran["gate-leakage-leaky"] && !strings.Contains(log("gate-leakage-leaky"), "train.py") {
 		t.Errorf("the leakage gate does not name leaky/train.py:\n%s", log("gate-leakage-leaky"))
 	}

@@ -186,6 +186,25 @@ func TestStdlibExample(t *testing.T) {
 		}
 	}
 
+	// folds.csv holds every data row once, with the fold its patient was
+	// tested in: the fold predictions.csv gives the patient.
+	predFold := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(readAll(t, filepath.Join(a, "predictions.csv"))), "\n")[1:] {
+		f := strings.Split(l, ",")
+		predFold[f[0]] = f[1]
+	}
+	folds := strings.Split(strings.TrimSpace(readAll(t, filepath.Join(a, "folds.csv"))), "\n")
+	visits := strings.Split(strings.TrimSpace(readAll(t, filepath.Join(ex, "data", "visits.csv"))), "\n")
+	if len(folds) != len(visits) || folds[0] != visits[0]+",fold" {
+		t.Fatalf("folds.csv has %d lines and header %q; want %d lines and %q", len(folds), folds[0], len(visits), visits[0]+",fold")
+	}
+	for i, l := range folds[1:] {
+		patient, _, _ := strings.Cut(visits[i+1], ",")
+		if want := visits[i+1] + "," + predFold[patient]; l != want {
+			t.Errorf("folds.csv line %d = %q, want %q", i+2, l, want)
+		}
+	}
+
 	// Without --config the seed comes from RIGOR_SEED.
 	out := filepath.Join(tmp, "env")
 	if o, err := runPython(t, ex, py, pythonEnv("RIGOR_SEED=42", "RIGOR_OUT="+out), "-I", "-S", "train.py"); err != nil {

@@ -11,6 +11,8 @@ made while the patient was held out.
 Outputs, in $RIGOR_OUT (or --out):
   predictions.csv    one row per patient: patient_id,fold,n_visits,y_true,p
   raw_metrics.jsonl  one JSON object per fold: sizes, brier, log_loss, auc, accuracy
+  folds.csv          the data with the fold each row was tested in, for auditing
+                     the split (rigor gate split --csv folds.csv --split-col fold)
 
 The seed is the row config's seed.value (rigor run also exports it as
 RIGOR_SEED; the two must agree). Without --config the seed is RIGOR_SEED and
@@ -70,10 +72,11 @@ def main(argv=None):
     features = config["features"]["baseline"] + config["features"]["candidate_additions"]
     unit = config["evaluation"]["unit"]
     rows = load(config["data"]["path"], [unit, LABEL, *features])
-    predictions, folds = cross_validate_by_group(
+    predictions, folds, row_fold = cross_validate_by_group(
         rows, features, unit, config["evaluation"]["folds"], seed, config["model"]["hyperparameters"]
     )
     write_outputs(out, predictions, folds)
+    write_folds(os.path.join(out, "folds.csv"), rows, row_fold)
     print(
         f"{len(predictions)} patients, {len(folds)} folds; brier per fold: "
         + " ".join(f"{m['brier']:.4f}" for m in folds)
@@ -82,16 +85,21 @@ def main(argv=None):
 
 
 def cross_validate_by_group(rows, features, unit, n_folds, seed, hyperparameters):
-    """Fit and evaluate on each fold; return per-entity predictions and per-fold metrics."""
+    """Fit and evaluate on each fold.
+
+    Returns per-entity predictions, per-fold metrics and the fold of each row.
+    """
     x = [[float(r[f]) for f in features] for r in rows]
     y = [int(r[LABEL]) for r in rows]
     groups = [r[unit] for r in rows]
     cv = StratifiedGroupKFold(n_splits=n_folds, seed=seed)
-    predictions, fold_metrics = [], []
+    predictions, fold_metrics, row_fold = [], [], [None] * len(rows)
     for fold, (train_idx, test_idx) in enumerate(cv.split(x, y, groups)):
         train_groups = {groups[i] for i in train_idx}
         test_groups = {groups[i] for i in test_idx}
         assert not train_groups & test_groups, "a patient is on both sides of the split"
+        for i in test_idx:
+            row_fold[i] = fold
 
         # Fitted on this fold's training rows only.
         scaler = Standardizer().fit([x[i] for i in train_idx])
@@ -123,7 +131,7 @@ def cross_validate_by_group(rows, features, unit, n_folds, seed, hyperparameters
             }
         )
     predictions.sort()
-    return predictions, fold_metrics
+    return predictions, fold_metrics, row_fold
 
 
 class StratifiedGroupKFold:
@@ -254,6 +262,14 @@ def write_outputs(out, predictions, fold_metrics):
     with open(os.path.join(out, "raw_metrics.jsonl"), "w", encoding="utf-8") as f:
         for m in fold_metrics:
             f.write(json.dumps(m, sort_keys=True) + "\n")
+
+
+def write_folds(path, rows, row_fold):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow([*rows[0].keys(), "fold"])
+        for r, fold in zip(rows, row_fold):
+            w.writerow([*r.values(), fold])
 
 
 if __name__ == "__main__":
