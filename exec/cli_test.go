@@ -93,9 +93,9 @@ func TestCLILargeStdoutBoundedMemory(t *testing.T) {
 		t.Skip("needs /proc to sample rigor's anonymous memory")
 	}
 	p := newTestProject(t)
-	// The child prints incompressible bytes in 1 MiB writes.
+	// The child prints incompressible bytes in 1 MiB writes, then a newline.
 	child := func(mib int) string {
-		return fmt.Sprintf("import os, sys\nw = sys.stdout.buffer\nfor i in range(%d):\n    w.write(os.urandom(1 << 20))\n", mib)
+		return fmt.Sprintf("import os, sys\nw = sys.stdout.buffer\nfor i in range(%d):\n    w.write(os.urandom(1 << 20))\nw.write(b'\\n')\n", mib)
 	}
 	type sample struct {
 		stdoutBytes int64
@@ -135,7 +135,7 @@ func TestCLILargeStdoutBoundedMemory(t *testing.T) {
 	t.Logf("rigor's peak anonymous memory: %d MiB with 200 MiB of stdout, %d MiB with 1 MiB (rusage maxrss %d and %d MiB, which counts the store's memory-mapped value log)",
 		big.peakAnon>>20, small.peakAnon>>20, big.maxRSS>>20, small.maxRSS>>20)
 	digestLine := int64(len("blake3:") + 64 + 1)
-	if big.stdoutBytes != 200<<20+digestLine {
+	if big.stdoutBytes != 200<<20+1+digestLine {
 		t.Errorf("terminal got %d bytes, want the 200 MiB and the digest line", big.stdoutBytes)
 	}
 	// Bounded: the output never sits in memory. The store's own buffers
@@ -150,8 +150,8 @@ func TestCLILargeStdoutBoundedMemory(t *testing.T) {
 		t.Fatalf("runs = %+v", summaries)
 	}
 	m, _ := p.check(summaries[0].Root)
-	if size := *m.Artifacts["stdout"].Size; size != 200<<20 {
-		t.Errorf("stdout.log is %d bytes, want %d", size, 200<<20)
+	if size := *m.Artifacts["stdout"].Size; size != 200<<20+1 {
+		t.Errorf("stdout.log is %d bytes, want %d", size, 200<<20+1)
 	}
 }
 
