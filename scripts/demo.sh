@@ -117,25 +117,51 @@ if has lineage; then
 	step lineage 0 "lineage of the data file: which runs used it" -- rigor lineage data/visits.csv
 else skip lineage "lineage of the data file" lineage; fi
 
+# The gates run from $DEMO on the project, the leaky variant and the
+# seed-42 run's folds; each passing gate also writes its light.findings.v1
+# report to findings/, which the checkpoint aggregates.
 cd "$DEMO"
+mkdir -p findings
 if has gate review; then
-	step gate-review 0 "gate review: secrets, eval/exec, shell, float ==, bare except" -- rigor gate review project
+	step gate-review 0 "gate review: secrets, eval/exec, shell, float ==, bare except" -- \
+		rigor gate review --report findings/review.json project
 else skip gate-review "gate review" "gate review"; fi
 if has gate seeds; then
-	step gate-seeds 0 "gate seeds: every generator in use is seeded" -- rigor gate seeds project
+	step gate-seeds 0 "gate seeds: every generator in use is seeded" -- \
+		rigor gate seeds --report findings/seeds.json project
 else skip gate-seeds "gate seeds" "gate seeds"; fi
 if has gate leakage; then
-	step gate-leakage 0 "gate leakage: the example fits its scaler inside each fold" -- rigor gate leakage project
-	step gate-leakage-leaky 4 "gate leakage on examples/leaky (scaler fitted before the split): caught, exit 4" -- rigor gate leakage leaky
+	step gate-leakage 0 "gate leakage: the example fits its scaler inside each fold" -- \
+		rigor gate leakage --report findings/leakage.json project
+	step gate-leakage-leaky 4 "gate leakage on examples/leaky (scaler fitted before the split): caught, exit 4" -- \
+		rigor gate leakage leaky
 else
 	skip gate-leakage "gate leakage" "gate leakage"
 	skip gate-leakage-leaky "gate leakage on examples/leaky" "gate leakage"
 fi
 if has gate split; then
-	step gate-split 0 "gate split: the folds the seed-42 run used share no patient and no row" -- \
-		rigor gate split --csv "outputs/$A1/folds.csv" --split-col fold --group-col patient_id \
-		--target outcome --cols age,systolic_bp,cholesterol,glucose
+	step gate-split 0 "gate split: the folds of the seed-42 run share no patient and no row" -- \
+		rigor gate split --report findings/split.json --csv "outputs/$A1/folds.csv" --split-col fold \
+		--group-col patient_id --target outcome --cols age,systolic_bp,cholesterol,glucose
 else skip gate-split "gate split" "gate split"; fi
+if has gate repro; then
+	# The stage-6 repro gate: the code and the split of the run under review.
+	cat >repro_spec.json <<SPEC
+{
+  "project": "examples/stdlib EXP-01",
+  "code_files": ["project/train.py", "project/make_data.py"],
+  "leakage": {
+    "csv": "outputs/$A1/folds.csv",
+    "split_col": "fold",
+    "group_col": "patient_id",
+    "target": "outcome",
+    "cols": "age,systolic_bp,cholesterol,glucose"
+  }
+}
+SPEC
+	step gate-repro 0 "gate repro: leakage, seeding, float == and unsafe code together (repro_spec.json)" -- \
+		rigor gate repro --report findings/repro.json --spec repro_spec.json
+else skip gate-repro "gate repro" "gate repro"; fi
 cd "$DEMO/project"
 if has checkpoint; then
 	step checkpoint 0 "checkpoint: every gate's findings in one record" -- rigor checkpoint

@@ -34,6 +34,7 @@ var demoSteps = []struct {
 	{"gate-leakage", "0", []string{"gate", "leakage"}},
 	{"gate-leakage-leaky", "4", []string{"gate", "leakage"}},
 	{"gate-split", "0", []string{"gate", "split"}},
+	{"gate-repro", "0", []string{"gate", "repro"}},
 	{"checkpoint", "0", []string{"checkpoint"}},
 	{"check", "0", []string{"check"}},
 	{"export", "0", []string{"export"}},
@@ -148,6 +149,12 @@ func TestDemo(t *testing.T) {
 	contains("lineage", a1, a2, s7)
 	contains("gate-leakage-leaky", "leak")
 	contains("gate-split", "verdict: **pass**")
+	contains("gate-repro", "verdict: **pass**")
+	for _, g := range []string{"review", "seeds", "leakage", "split", "repro"} {
+		if ran["gate-"+g] && !strings.Contains(readAll(t, filepath.Join(demo, "findings", g+".json")), `"light.findings.v1"`) {
+			t.Errorf("gate %s wrote no light.findings.v1 report to findings/%s.json", g, g)
+		}
+	}
 	if ran["gate-leakage-leaky"] && !strings.Contains(log("gate-leakage-leaky"), "train.py") {
 		t.Errorf("the leakage gate does not name leaky/train.py:\n%s", log("gate-leakage-leaky"))
 	}
