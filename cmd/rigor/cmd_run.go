@@ -48,7 +48,7 @@ that disagrees with the config is an error, not an override. The run id is
 attempts are numbered per row and seed and never reused, even when runs start
 at once. The bundle's root digest is printed on stdout at the end.
 
-The child runs in the project directory in its own process group, stdin from
+The child runs in the working directory, in its own process group, stdin from
 /dev/null, with PYTHONHASHSEED and RIGOR_SEED set to the seed, RIGOR_RUN_ID,
 RIGOR_MATRIX_ROW, RIGOR_ATTEMPT, RIGOR_SEED_ROLE, RIGOR_OUT (the directory for
 predictions.csv, raw_metrics.jsonl, test_evidence.json, guardrails.json and
