@@ -73,6 +73,10 @@ const (
 	Conflict
 	// Replaced: as Conflict, but Options.Force replaced the other root.
 	Replaced
+	// Failed: the run was to be sent but the transfer stopped (an error,
+	// a cancellation) before its ref was set; what arrived of it stays
+	// and is not sent again next time.
+	Failed
 )
 
 func (s Status) String() string {
@@ -85,6 +89,8 @@ func (s Status) String() string {
 		return "conflict"
 	case Replaced:
 		return "replaced"
+	case Failed:
+		return "failed"
 	}
 	return fmt.Sprintf("status(%d)", int(s))
 }
@@ -117,6 +123,18 @@ type Stats struct {
 	BytesHashed int64 `json:"bytes_hashed"`
 }
 
+// FailUnfinished marks as [Failed] every run still to be sent (Sent or
+// Replaced) whose run id finished does not hold. Transfers call it when
+// they stop early, so that Stats never claim a run arrived that did not.
+func (s *Stats) FailUnfinished(finished map[string]bool) {
+	for i := range s.Runs {
+		r := &s.Runs[i]
+		if (r.Status == Sent || r.Status == Replaced) && !finished[r.RunID] {
+			r.Status = Failed
+		}
+	}
+}
+
 // Conflicts returns the runs that were refused.
 func (s *Stats) Conflicts() []RunResult {
 	var out []RunResult
@@ -137,7 +155,7 @@ func (s *Stats) ConflictError() error {
 	}
 	parts := make([]string, len(c))
 	for i, r := range c {
-		parts[i] = fmt.Sprintf("%s (here %s, there %s)", r.RunID, r.Root, r.Other)
+		parts[i] = fmt.Sprintf("%s (sending side %s, receiving side %s)", r.RunID, r.Root, r.Other)
 	}
 	return fmt.Errorf("%w: %s", ErrConflict, strings.Join(parts, ", "))
 }

@@ -108,8 +108,14 @@ func (r StoreRemote) Pull(ctx context.Context, local Store, names []string, opts
 // again, it finds them present and sends the rest. Conflicts are reported
 // in the Stats and as an error wrapping [ErrConflict] after the other runs
 // moved.
-func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (Stats, error) {
-	st := Stats{Runs: []RunResult{}}
+func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (st Stats, err error) {
+	st.Runs = []RunResult{}
+	finished := map[string]bool{}
+	defer func() {
+		if err != nil && !errors.Is(err, ErrConflict) {
+			st.FailUnfinished(finished)
+		}
+	}()
 	for _, r := range runs {
 		res := RunResult{Run: r}
 		cur, err := dst.GetRef(ctx, r.Ref)
@@ -159,7 +165,7 @@ func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (St
 	}
 	prog := newProgress(opts.Progress, total)
 	var sentObjects, sentBytes atomic.Int64
-	err := parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
+	err = parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
 		o := blobs[i]
 		if err := copyBlob(ctx, src, dst, o, prog); err != nil {
 			return err
@@ -209,6 +215,7 @@ func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (St
 		if err := WriteIndexEntries(ctx, dst, entries[res.RunID], res.Status == Replaced); err != nil {
 			return st, fmt.Errorf("run %s: %w", res.RunID, err)
 		}
+		finished[res.RunID] = true
 	}
 	return st, st.ConflictError()
 }

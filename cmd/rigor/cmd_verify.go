@@ -13,6 +13,7 @@ import (
 )
 
 type verifyOptions struct {
+	remote     string
 	all        bool
 	deep       bool
 	sample     float64
@@ -47,6 +48,9 @@ inside it; exit 3 when there is any.`,
   rigor verify --all --deep
   rigor verify --all --sample 10 --sample-seed "$CI_BUILD_NUMBER"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.remote != "" {
+				return runVerifyRemote(cmd.Context(), g, o.remote, args)
+			}
 			o.seedSet = cmd.Flags().Changed("sample-seed")
 			switch {
 			case len(args) == 0 && !o.all:
@@ -64,6 +68,7 @@ inside it; exit 3 when there is any.`,
 		},
 	}
 	c.Flags().BoolVar(&o.all, "all", false, "verify every recorded run")
+	c.Flags().StringVar(&o.remote, "remote", "", "check instead that each run's whole closure is on remote NAME, without downloading it (no RUN: every local run)")
 	c.Flags().BoolVar(&o.deep, "deep", false, "re-hash every blob from its stored bytes")
 	c.Flags().Float64Var(&o.sample, "sample", 0, "re-hash this percentage of the blobs (chosen by --sample-seed)")
 	c.Flags().Uint64Var(&o.sampleSeed, "sample-seed", 0, "which window of the digest space --sample re-hashes (default random)")

@@ -353,8 +353,14 @@ var ErrNotRun = errors.New("oci: not a rigor run")
 //     by many runs goes once, and a push interrupted and run again sends
 //     only what did not arrive. The registry checks each upload's SHA-256.
 //  4. Then each manifest is pushed under its tag.
-func (r *Registry) Push(ctx context.Context, local remote.Store, names []string, opts remote.Options) (remote.Stats, error) {
-	st := remote.Stats{Runs: []remote.RunResult{}}
+func (r *Registry) Push(ctx context.Context, local remote.Store, names []string, opts remote.Options) (st remote.Stats, err error) {
+	st.Runs = []remote.RunResult{}
+	finished := map[string]bool{}
+	defer func() {
+		if err != nil && !errors.Is(err, remote.ErrConflict) {
+			st.FailUnfinished(finished)
+		}
+	}()
 	runs, err := remote.FindRuns(ctx, local, names)
 	if err != nil {
 		return st, err
@@ -461,6 +467,7 @@ func (r *Registry) Push(ctx context.Context, local remote.Store, names []string,
 			return st, fmt.Errorf("%s: run %s: push manifest: %w", r.name, img.run.RunID, err)
 		}
 		st.BytesSent += img.desc.Size
+		finished[img.run.RunID] = true
 	}
 	return st, st.ConflictError()
 }
@@ -481,8 +488,14 @@ func (r *Registry) Push(ctx context.Context, local remote.Store, names []string,
 //  3. Only when the root is present are the ref set and the index
 //     entries (checked to name this run only) written, with the SHA-256
 //     of every blob that was verified. Until then nothing is visible.
-func (r *Registry) Pull(ctx context.Context, local remote.Store, names []string, opts remote.Options) (remote.Stats, error) {
-	st := remote.Stats{Runs: []remote.RunResult{}}
+func (r *Registry) Pull(ctx context.Context, local remote.Store, names []string, opts remote.Options) (st remote.Stats, err error) {
+	st.Runs = []remote.RunResult{}
+	finished := map[string]bool{}
+	defer func() {
+		if err != nil && !errors.Is(err, remote.ErrConflict) {
+			st.FailUnfinished(finished)
+		}
+	}()
 	remotes, err := r.listRuns(ctx, names)
 	if err != nil {
 		return st, err
@@ -608,6 +621,7 @@ func (r *Registry) Pull(ctx context.Context, local remote.Store, names []string,
 		if err := remote.WriteIndexEntries(ctx, local, entries, p.res.Status == remote.Replaced); err != nil {
 			return st, fmt.Errorf("run %s: %w", run.RunID, err)
 		}
+		finished[run.RunID] = true
 	}
 	return st, st.ConflictError()
 }
