@@ -217,4 +217,3 @@ func cmdSHA256Check(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Logf("sha256check: %d files match the manifest", checked)
 }
-
