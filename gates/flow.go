@@ -589,7 +589,15 @@ func (fl *flow) eval(n *node, sc *scope) *value {
 		fl.assign(n.child("name"), v, sc, n)
 		return v
 	case "lambda":
-		return &value{k: kFunc}
+		// The body is evaluated once with unknown parameters, so that what
+		// a key function looks at (a test score) is seen where it is used.
+		inner := newScope(sc)
+		for _, p := range n.child("parameters").kids() {
+			if p.kind == "identifier" {
+				inner.vars[p.text()] = unknown()
+			}
+		}
+		return &value{k: kFunc, elem: fl.eval(n.child("body"), inner)}
 	case "yield":
 		var v *value
 		if k := n.firstKid(); k != nil {

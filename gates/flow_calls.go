@@ -393,6 +393,9 @@ func (fl *flow) callCanonical(n *node, canon string, a *argVals) *value {
 			return out.elems[0]
 		}
 		return out
+	case (tail == "argmax" || tail == "argmin" || tail == "nanargmax" || tail == "nanargmin") && hasPrefixModule(canon, "numpy"):
+		fl.selection(n, "np."+tail+"()", a.all())
+		return constVal()
 	case isModelClass(canon, tail):
 		est := &estimator{class: tail, cat: catModel, site: n}
 		if a.node(-1, "early_stopping_rounds") != nil || strings.HasPrefix(tail, "CatBoost") {
@@ -500,7 +503,11 @@ func (fl *flow) builtin(n *node, name string, a *argVals) *value {
 		}
 		return first
 	case "sorted", "max", "min":
-		fl.selection(n, name+"()", a.all())
+		// max and min choose; sorted chooses when its first or last
+		// element is taken (sorted(...)[0]), not when it only orders.
+		if name != "sorted" || (n.parent != nil && n.parent.kind == "subscript" && n.field == "value") {
+			fl.selection(n, name+"()", a.all())
+		}
 		if first == nil {
 			return unknown()
 		}
@@ -1111,8 +1118,9 @@ func (fl *flow) dataMethod(n *node, v *value, meth string, a *argVals) *value {
 				fl.markTime(v, n, "."+meth+"("+s+")")
 			}
 		}
-		if v.score != nil || containsScore(v) {
-			fl.selection(n, "."+meth+"()", []*value{v})
+		if (v.score != nil || containsScore(v)) && n.parent != nil &&
+			((n.parent.kind == "subscript" && n.field == "value") || (n.parent.kind == "attribute" && n.field == "object")) {
+			fl.selection(n, "."+meth+"()", []*value{v}) // sort_values(...).iloc[0], .head(1), .index[0]
 		}
 		return keep()
 	case meth == "idxmax" || meth == "idxmin" || meth == "nlargest" || meth == "nsmallest" || meth == "argmax" || meth == "argmin":

@@ -3,6 +3,7 @@ package gates
 /*
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 // The few tree-sitter declarations flatten needs, as tree_sitter/api.h
 // (v0.25) declares them. The library itself is compiled and linked by
@@ -10,6 +11,8 @@ package gates
 typedef uint16_t TSSymbol;
 typedef uint16_t TSFieldId;
 typedef struct TSTree TSTree;
+typedef struct TSParser TSParser;
+typedef struct TSLanguage TSLanguage;
 typedef struct { uint32_t context[4]; const void *id; const TSTree *tree; } TSNode;
 typedef struct { const void *tree; const void *id; uint32_t context[3]; } TSTreeCursor;
 extern TSTreeCursor ts_tree_cursor_new(TSNode node);
@@ -23,6 +26,21 @@ extern TSSymbol ts_node_symbol(TSNode self);
 extern uint32_t ts_node_start_byte(TSNode self);
 extern uint32_t ts_node_end_byte(TSNode self);
 extern bool ts_node_is_missing(TSNode self);
+extern TSParser *ts_parser_new(void);
+extern void ts_parser_delete(TSParser *self);
+extern bool ts_parser_set_language(TSParser *self, const TSLanguage *language);
+extern TSTree *ts_parser_parse_string(TSParser *self, const TSTree *old_tree, const char *string, uint32_t length);
+extern void ts_tree_delete(TSTree *self);
+extern TSNode ts_tree_root_node(const TSTree *self);
+extern uint32_t ts_node_descendant_count(TSNode self);
+extern void ts_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(size_t, size_t),
+	void *(*new_realloc)(void *, size_t), void (*new_free)(void *));
+
+// rigor_use_libc_allocator points tree-sitter at the C library's allocator.
+// go-tree-sitter installs wrappers that call back into Go for every
+// allocation, only to call the same malloc and free from there; a callback
+// per allocation made parsing three times slower.
+static void rigor_use_libc_allocator(void) { ts_set_allocator(malloc, calloc, realloc, free); }
 
 // flatten writes the tree below root in pre-order, four words per node:
 // symbol | field<<16, start byte, end byte, depth | missing<<31. It stops
@@ -55,6 +73,13 @@ static uint32_t rigor_flatten(const TSNode *root, uint32_t *out, uint32_t cap) {
 	ts_tree_cursor_delete(&c);
 	return n;
 }
+
+static uint32_t rigor_count(TSTree *t) { return ts_node_descendant_count(ts_tree_root_node(t)); }
+
+static uint32_t rigor_flatten_tree(TSTree *t, uint32_t *out, uint32_t cap) {
+	TSNode root = ts_tree_root_node(t);
+	return rigor_flatten(&root, out, cap);
+}
 */
 import "C"
 
@@ -86,6 +111,7 @@ var (
 
 func pythonGrammar() *grammar {
 	grammarOnce.Do(func() {
+		C.rigor_use_libc_allocator()
 		lang := sitter.NewLanguage(python.Language())
 		g := &grammar{lang: lang}
 		n := lang.NodeKindCount()
@@ -139,24 +165,30 @@ type syntaxError struct {
 
 // parser parses Python sources. Not safe for concurrent use: each worker
 // has its own. Close frees the C parser.
+//
+// It drives the tree-sitter C library directly (ts_parser_parse_string):
+// go-tree-sitter's Parse feeds the text through a Go callback that copies
+// the rest of the file on every read, which made parsing several times
+// slower. The grammar and the library are go-tree-sitter's and
+// tree-sitter-python's.
 type parser struct {
-	p *sitter.Parser
+	p *C.TSParser
 	g *grammar
 }
 
 func newParser() (*parser, error) {
 	g := pythonGrammar()
-	p := sitter.NewParser()
-	if err := p.SetLanguage(g.lang); err != nil {
-		p.Close()
-		return nil, fmt.Errorf("gates: tree-sitter python grammar: %w", err)
+	p := C.ts_parser_new()
+	if !C.ts_parser_set_language(p, (*C.TSLanguage)(python.Language())) {
+		C.ts_parser_delete(p)
+		return nil, fmt.Errorf("gates: tree-sitter rejects the python grammar (ABI %d)", g.lang.AbiVersion())
 	}
 	return &parser{p: p, g: g}, nil
 }
 
-func (p *parser) Close() { p.p.Close() }
+func (p *parser) Close() { C.ts_parser_delete(p.p) }
 
-// parse parses src.Text into a Go tree. The tree-sitter tree is closed
+// parse parses src.Text into a Go tree. The tree-sitter tree is deleted
 // before parse returns; the file keeps only Go memory.
 func (p *parser) parse(ctx context.Context, src Source) (*file, error) {
 	f := &file{src: src, text: src.Text}
@@ -164,18 +196,22 @@ func (p *parser) parse(ctx context.Context, src Source) (*file, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	tree := p.p.Parse(f.text, nil)
+	var empty [1]byte
+	text := (*C.char)(unsafe.Pointer(&empty[0]))
+	if len(f.text) > 0 {
+		text = (*C.char)(unsafe.Pointer(&f.text[0]))
+	}
+	tree := C.ts_parser_parse_string(p.p, nil, text, C.uint32_t(len(f.text)))
 	if tree == nil {
 		return nil, fmt.Errorf("%s: %w", src.Path, ErrParse)
 	}
-	defer tree.Close()
-	root := tree.RootNode()
-	count := root.DescendantCount()
+	defer C.ts_tree_delete(tree)
+	count := uint32(C.rigor_count(tree))
 	if count == 0 {
 		count = 1
 	}
 	buf := make([]uint32, 4*count)
-	n := uint32(C.rigor_flatten((*C.TSNode)(unsafe.Pointer(root)), (*C.uint32_t)(unsafe.Pointer(&buf[0])), C.uint32_t(count)))
+	n := uint32(C.rigor_flatten_tree(tree, (*C.uint32_t)(unsafe.Pointer(&buf[0])), C.uint32_t(count)))
 	f.build(p.g, buf[:4*n])
 	return f, nil
 }
