@@ -72,12 +72,12 @@ func TestNotebookErrors(t *testing.T) {
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"a.py":                      "x = 1\n",
-		"pkg/b.py":                  "y = 2\n",
-		"pkg/notes.txt":             "not python",
-		".venv/lib/c.py":            "skipped",
-		"pkg/__pycache__/d.py":      "skipped",
-		"nb/e.ipynb":                `{"cells": [{"cell_type": "code", "source": "z = 3"}]}`,
+		"a.py":                       "x = 1\n",
+		"pkg/b.py":                   "y = 2\n",
+		"pkg/notes.txt":              "not python",
+		".venv/lib/c.py":             "skipped",
+		"pkg/__pycache__/d.py":       "skipped",
+		"nb/e.ipynb":                 `{"cells": [{"cell_type": "code", "source": "z = 3"}]}`,
 		"nb/.ipynb_checkpoints/e.py": "skipped",
 	}
 	for name, text := range files {
