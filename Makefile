@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/rigor
 PKGS    ?= ./...
 
-.PHONY: all build test test-short lint bench demo clean
+.PHONY: all build test test-short lint bench demo clean tools
 
 all: build
 
@@ -11,7 +11,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/rigor
 
 # The test command: README, .ci/run and developers all use this one.
-test: lint
+test: lint tools
 	$(GO) test -race -count=1 -timeout 40m $(PKGS)
 
 test-short:
@@ -21,6 +21,16 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+# Programs the tests run against, pinned in the tools module (tools/go.mod):
+# an OCI distribution registry and the oras CLI. Rebuilt when the pins change.
+tools: bin/tools/registry bin/tools/oras
+
+bin/tools/registry: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../$@ github.com/distribution/distribution/v3/cmd/registry
+
+bin/tools/oras: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../$@ oras.land/oras/cmd/oras
 
 # Benchmarks against the peers named in the issues; writes BENCHMARKS.md figures.
 bench: build
