@@ -24,10 +24,12 @@ command -v b3sum >/dev/null || { echo "bench_verify: b3sum is needed (apt-get in
 
 go build -o "$OUT/rigor" ./cmd/rigor
 
-# The Go benchmarks build the data on their first run.
-go test ./verify -run '^$' -count "$COUNT" -benchtime 3x \
+# The Go benchmarks build the data on their first run. SKIP_GO=1 keeps the
+# figures of the previous run (to redo only the command-line timings).
+[ "${SKIP_GO:-}" = 1 ] && [ -s "$OUT/go-bench.txt" ] || go test ./verify -run '^$' -count "$COUNT" -benchtime 3x \
 	-bench '^(BenchmarkVerifyDeep1GB|BenchmarkStoreRead1GB|BenchmarkBLAKE3Files1GB|BenchmarkLineage10k|BenchmarkLineageDirect10k|BenchmarkRunsByRow10k|BenchmarkRunsByInput10k)$' \
 	| tee "$OUT/go-bench.txt"
+grep '^Benchmark' "$OUT/go-bench.txt" >&2 || true
 
 RUN=$RIGOR_BENCH_DIR/deep/run
 STORE_DEEP=$RIGOR_BENCH_DIR/deep/store
@@ -36,17 +38,25 @@ mapfile -t FILES < <(find "$RUN" -type f | sort)
 BYTES=$(cat "${FILES[@]}" | wc -c)
 cat "${FILES[@]}" >/dev/null # warm the page cache for both tools
 
+# once NAME CMD...: appends "wall user sys" seconds of one run of CMD.
+once() {
+	local name=$1; shift
+	/usr/bin/time -f '%e %U %S' -a -o "$OUT/$name.times" "$@" >/dev/null 2>"$OUT/$name.err" || {
+		echo "bench_verify: $name failed" >&2; cat "$OUT/$name.err" >&2; exit 1; }
+}
 # wall NAME CMD...: COUNT wall-clock seconds of CMD, one per line.
 wall() {
 	local name=$1; shift
 	: >"$OUT/$name.times"
-	for _ in $(seq "$COUNT"); do
-		/usr/bin/time -f '%e' -a -o "$OUT/$name.times" "$@" >/dev/null 2>"$OUT/$name.err" || {
-			echo "bench_verify: $name failed" >&2; cat "$OUT/$name.err" >&2; exit 1; }
-	done
+	for _ in $(seq "$COUNT"); do once "$name" "$@"; done
 }
-wall b3sum b3sum "${FILES[@]}"
-wall cli-verify-deep "$OUT/rigor" --store "$STORE_DEEP" verify --deep BIG__seed-42__attempt-1
+# b3sum and rigor verify --deep alternate, so that both see the same load.
+: >"$OUT/b3sum.times"
+: >"$OUT/cli-verify-deep.times"
+for _ in $(seq "$COUNT"); do
+	once b3sum b3sum "${FILES[@]}"
+	once cli-verify-deep "$OUT/rigor" --store "$STORE_DEEP" verify --deep BIG__seed-42__attempt-1
+done
 printf 'p\n42.%d\n' "$(( ${RIGOR_BENCH_RUNS:-10000} / 200 ))" >"$OUT/target.csv"
 wall cli-lineage "$OUT/rigor" --store "$STORE_10K" lineage "$OUT/target.csv"
 wall cli-runs-row "$OUT/rigor" --store "$STORE_10K" runs --row EXP-042
@@ -61,8 +71,12 @@ for line in open(f"{out}/go-bench.txt"):
     if m:
         bench.setdefault(m.group(1), []).append(float(m.group(2)))
 med = {k: statistics.median(v) for k, v in bench.items()}
+def rows_of(name):
+    return [list(map(float, l.split())) for l in open(f"{out}/{name}.times") if l.strip()]
 def times(name):
-    return statistics.median(float(x) for x in open(f"{out}/{name}.times").read().split())
+    return statistics.median(r[0] for r in rows_of(name))
+def cpu_seconds(name):
+    return statistics.median(r[1] + r[2] for r in rows_of(name))
 b3 = times("b3sum"); cli_deep = times("cli-verify-deep")
 go_deep = med["VerifyDeep1GB"] / 1e9
 go_b3 = med["BLAKE3Files1GB"] / 1e9
@@ -83,6 +97,7 @@ rows = [
     "|---|---:|---:|---|",
     f"| b3sum over the run's files (CLI) | {b3:.3f} s | {rate(b3):.0f} MiB/s | |",
     f"| `rigor verify --deep` (CLI: open, verify, close) | {cli_deep:.3f} s | {rate(cli_deep):.0f} MiB/s | {100*b3/cli_deep:.0f}% of b3sum (target ≥ 70%) |",
+    f"| CPU seconds (user + sys): b3sum / rigor verify --deep | {cpu_seconds('b3sum'):.2f} s / {cpu_seconds('cli-verify-deep'):.2f} s | | rigor costs {cpu_seconds('cli-verify-deep')/max(cpu_seconds('b3sum'),1e-9):.1f}x b3sum's CPU |",
     f"| verify.Run Deep (BenchmarkVerifyDeep1GB, store open) | {go_deep:.3f} s | {rate(go_deep):.0f} MiB/s | {100*b3/go_deep:.0f}% of b3sum |",
     f"| reading every blob through cas.Getter.Open, nothing else (BenchmarkStoreRead1GB) | {go_read:.3f} s | {rate(go_read):.0f} MiB/s | {100*b3/go_read:.0f}% of b3sum |",
     f"| BLAKE3 of the same files in Go, 2 at a time (BenchmarkBLAKE3Files1GB) | {go_b3:.3f} s | {rate(go_b3):.0f} MiB/s | {100*b3/go_b3:.0f}% of b3sum |",
@@ -92,6 +107,16 @@ rows = [
     f"| `rigor runs --row EXP-042` (CLI) | {1000*times('cli-runs-row'):.0f} ms | | target < 50 ms |",
     f"| verify.ListRuns by row, 100 runs (BenchmarkRunsByRow10k) | {ms(med['RunsByRow10k']):.2f} ms | | target < 50 ms |",
     f"| verify.RunsUsing, runs --input (BenchmarkRunsByInput10k) | {ms(med['RunsByInput10k']):.3f} ms | | |",
+]
+rows += [
+    "",
+    "Reading the figures. `verify --deep` streams every blob once through the store's verifying reader, "
+    "which hashes each byte twice with BLAKE3 (each chunk against its key, then the whole object against its digest), "
+    "and computes SHA-256 in the same pass for the manifest check: three hashes per byte where b3sum does one "
+    "(with AVX-512; zeebo/blake3 uses AVX2). The store-read row is the floor of any verification through cas.Getter.Open: "
+    "it alone is below 70% of b3sum, so the target needs a single-pass verified read in cas (and the SHA-256 taken from "
+    "the index that ingest fills in the same read as the BLAKE3 digest). The lineage and runs queries meet their targets as "
+    "library calls; the command-line rows add process start and the store's open and close (Badger), which is most of them.",
 ]
 section = "\n".join(rows) + "\n"
 p = "BENCHMARKS.md"
