@@ -190,7 +190,14 @@ func lookup(ctx context.Context, s bundleReader, root digest.Digest, rel string,
 	return cur, nil
 }
 
-// readBundleFile returns the bytes of a small bundle file, at most limit.
+// ReadBundleFile returns the bytes of the file at the slash path rel of
+// the run bundle root, verified as they are read. It returns an error
+// wrapping fs.ErrNotExist when there is no such file, and refuses a file
+// larger than limit bytes.
+func ReadBundleFile(ctx context.Context, s bundleReader, root digest.Digest, rel string, limit int64) ([]byte, error) {
+	return readBundleFile(ctx, s, root, rel, limit)
+}
+
 func readBundleFile(ctx context.Context, s bundleReader, root digest.Digest, rel string, limit int64) ([]byte, error) {
 	e, err := lookup(ctx, s, root, rel, nil)
 	if err != nil {

@@ -61,10 +61,19 @@ func runShow(ctx context.Context, g *globalOptions, arg string) error {
 		_, err := g.stdout.Write(raw)
 		return err
 	}
-	return printManifest(g, root, m)
+	var failure *spec.FailureRecord
+	if m.Artifacts["failure"] != nil {
+		if b, err := runexec.ReadBundleFile(ctx, s, root, m.Artifacts["failure"].Path, 1<<20); err == nil {
+			f := new(spec.FailureRecord)
+			if json.Unmarshal(b, f) == nil {
+				failure = f
+			}
+		}
+	}
+	return printManifest(g, root, m, failure)
 }
 
-func printManifest(g *globalOptions, root fmt.Stringer, m *spec.RunManifest) error {
+func printManifest(g *globalOptions, root fmt.Stringer, m *spec.RunManifest, failure *spec.FailureRecord) error {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	row("run", "%s", m.RunID)
@@ -134,7 +143,19 @@ func printManifest(g *globalOptions, root fmt.Stringer, m *spec.RunManifest) err
 	for _, n := range m.Notes {
 		row("note", "%s", n)
 	}
-	return tw.Flush()
+	if failure != nil {
+		row("failure", "%s", failure.Message)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failure != nil && failure.StderrTail != "" {
+		fmt.Fprintf(g.stdout, "stderr (end):\n%s", failure.StderrTail)
+		if !strings.HasSuffix(failure.StderrTail, "\n") {
+			fmt.Fprintln(g.stdout)
+		}
+	}
+	return nil
 }
 
 func ms(n int64) string { return (time.Duration(n) * time.Millisecond).String() }
