@@ -82,22 +82,18 @@ func (c *cutter) next(p []byte) int {
 	}
 	if i < cp.avg && i < n {
 		end := min(n, cp.avg)
-		for j, b := range p[i:end] {
-			h = h<<1 + gear[b]
-			if h>>small == 0 {
-				c.h, c.pos = h, i+j+1
-				return i + j + 1
-			}
+		var k int
+		if h, k = scanCut(h, p[i:end], small); k >= 0 {
+			c.h, c.pos = h, i+k
+			return i + k
 		}
 		i = end
 	}
 	if i < n {
-		for j, b := range p[i:n] {
-			h = h<<1 + gear[b]
-			if h>>large == 0 {
-				c.h, c.pos = h, i+j+1
-				return i + j + 1
-			}
+		var k int
+		if h, k = scanCut(h, p[i:n], large); k >= 0 {
+			c.h, c.pos = h, i+k
+			return i + k
 		}
 		i = n
 	}
@@ -109,6 +105,48 @@ func (c *cutter) next(p []byte) int {
 }
 
 func (c *cutter) reset() { c.h, c.pos = 0, 0 }
+
+// scanCut feeds p into the gear hash h. At the first byte after which
+// h>>shift is zero it returns that hash and the number of bytes fed;
+// otherwise the hash after all of p and -1.
+//
+// The hash is a serial chain (h = h<<1 + gear[b]), which bounds a byte-at-a-
+// time loop to about two cycles a byte. Four bytes at a time, the chain
+// becomes h4 = h<<4 + (g0<<3 + g1<<2 + g2<<1 + g3), whose gear terms do not
+// depend on h, and the three hashes in between are computed off the chain
+// for the boundary checks: the same boundaries, at about twice the speed
+// (BenchmarkChunker).
+func scanCut(h uint64, p []byte, shift uint) (uint64, int) {
+	lim := uint64(1) << shift // h>>shift == 0 ⟺ h < lim
+	i := 0
+	for ; i+4 <= len(p); i += 4 {
+		q := p[i : i+4 : i+4]
+		a1 := gear[q[0]]
+		a2 := a1<<1 + gear[q[1]]
+		a3 := a2<<1 + gear[q[2]]
+		a4 := a3<<1 + gear[q[3]]
+		h1, h2, h3, h4 := h<<1+a1, h<<2+a2, h<<3+a3, h<<4+a4
+		if min(h1, h2, h3, h4) < lim {
+			switch {
+			case h1 < lim:
+				return h1, i + 1
+			case h2 < lim:
+				return h2, i + 2
+			case h3 < lim:
+				return h3, i + 3
+			}
+			return h4, i + 4
+		}
+		h = h4
+	}
+	for ; i < len(p); i++ {
+		h = h<<1 + gear[p[i]]
+		if h>>shift == 0 {
+			return h, i + 1
+		}
+	}
+	return h, -1
+}
 
 // chunkBoundaries splits p (all of a stream) the way Put does and returns
 // the chunk lengths. Used by tests and benchmarks.

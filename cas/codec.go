@@ -45,6 +45,8 @@ const (
 	// sampleSize is how much of a value is trial-compressed to decide whether
 	// compressing the whole value pays.
 	sampleSize = 64 << 10
+	// smallSample is the trial sample of values under 2×sampleSize.
+	smallSample = 4 << 10
 	// minCompress: shorter values are stored raw.
 	minCompress = 128
 )
@@ -103,10 +105,10 @@ func (c *codec) compressInto(dst, p []byte) ([]byte, bool) {
 	if len(p) < minCompress || c.write == fmtRaw {
 		return dst, false
 	}
-	if len(p) > 2*sampleSize {
+	if n := sampleLen(len(p)); n > 0 {
 		// Trial run on a sample: skip incompressible data cheaply.
-		trial := c.encodeFormat(dst[:0], p[:sampleSize], c.write)
-		if !pays(len(trial)-1, sampleSize) {
+		trial := c.encodeFormat(dst[:0], p[:n], c.write)
+		if !pays(len(trial)-1, n) {
 			return dst, false
 		}
 	}
@@ -115,6 +117,19 @@ func (c *codec) compressInto(dst, p []byte) ([]byte, bool) {
 		return out, false
 	}
 	return out, true
+}
+
+// sampleLen is how much of an n-byte value to trial-compress first (0:
+// none): sampleSize of a large value, smallSample of a small one (zstd
+// takes as long to give up on 20 KB of random bytes as to compress them).
+func sampleLen(n int) int {
+	switch {
+	case n > 2*sampleSize:
+		return sampleSize
+	case n >= 4*smallSample:
+		return smallSample
+	}
+	return 0
 }
 
 // pays reports whether compressing n bytes into c bytes saves at least 1/8.

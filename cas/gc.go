@@ -178,6 +178,7 @@ func (s *Store) gcSweep(ctx context.Context, opts GCOptions) (*GCReport, error) 
 // deleteKeys deletes keys in batches, adding the size of deleted chunk
 // values to *bytes.
 func (s *Store) deleteKeys(ctx context.Context, keys [][]byte, bytes *int64) error {
+	s.forgetAll()
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for i, k := range keys {

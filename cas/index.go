@@ -139,17 +139,26 @@ func (s *Store) LookupStat(ctx context.Context, key StatKey) (digest.Digest, boo
 	}
 	var d digest.Digest
 	var ok bool
+	s.statMu.Lock()
+	pending, inPending := s.statPending[key.Path]
+	s.statMu.Unlock()
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(append([]byte(pfxStat), key.Path...))
-		if err != nil {
-			return err
-		}
-		if err := item.Value(func(v []byte) error {
-			d, ok = statMatches(v, key)
-			d = digest.Digest(strings.Clone(string(d)))
-			return nil
-		}); err != nil || !ok {
-			return err
+		if inPending {
+			if d, ok = statMatches(pending, key); !ok {
+				return nil
+			}
+		} else {
+			item, err := txn.Get(append([]byte(pfxStat), key.Path...))
+			if err != nil {
+				return err
+			}
+			if err := item.Value(func(v []byte) error {
+				d, ok = statMatches(v, key)
+				d = digest.Digest(strings.Clone(string(d)))
+				return nil
+			}); err != nil || !ok {
+				return err
+			}
 		}
 		sm, err := toSum(d)
 		if err != nil {
@@ -181,7 +190,9 @@ func (s *Store) LookupStat(ctx context.Context, key StatKey) (digest.Digest, boo
 // replacing what was recorded for key.Path. Callers should not remember a
 // file modified within the timestamp granularity of its file system (the
 // "racily clean" problem of git's index): a later change in the same tick
-// would go unnoticed.
+// would go unnoticed. Entries are kept in memory and written in batches of
+// statBatch and by Close, so a crash may forget the latest ones (they are
+// a cache: the files are read again); LookupStat sees them at once.
 func (s *Store) RememberStat(ctx context.Context, key StatKey, d digest.Digest) error {
 	if _, err := toSum(d); err != nil {
 		return fmt.Errorf("cas: remember stat %s: %w", key.Path, err)
@@ -196,10 +207,45 @@ func (s *Store) RememberStat(ctx context.Context, key StatKey, d digest.Digest) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := append([]byte(pfxStat), key.Path...)
-	v := encodeStat(key, d)
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
-		return fmt.Errorf("cas: remember stat %s: %v", key.Path, err)
+	s.statMu.Lock()
+	if s.statPending == nil {
+		s.statPending = make(map[string][]byte)
+	}
+	s.statPending[key.Path] = encodeStat(key, d)
+	full := len(s.statPending) >= statBatch
+	s.statMu.Unlock()
+	if full {
+		return s.flushStats()
+	}
+	return nil
+}
+
+// statBatch: RememberStat keeps up to this many entries in memory and
+// writes them in one batch (a write each would cost a Badger commit per
+// file; they are a cache, so a crash that loses them costs only a re-read).
+const statBatch = 4096
+
+// flushStats writes the pending stat cache entries. The caller holds
+// s.enter (or is Close, before the database closes).
+func (s *Store) flushStats() error {
+	s.statFlushMu.Lock()
+	defer s.statFlushMu.Unlock()
+	s.statMu.Lock()
+	pending := s.statPending
+	s.statPending = nil
+	s.statMu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for path, v := range pending {
+		if err := wb.Set(append([]byte(pfxStat), path...), v); err != nil {
+			return fmt.Errorf("cas: remember stat: %v", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("cas: remember stat: %v", err)
 	}
 	return nil
 }

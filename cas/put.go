@@ -119,7 +119,11 @@ func (s *Store) putInline(ctx context.Context, c *codec, data []byte, kind Kind,
 		return Info{}, err
 	}
 	rec := &record{kind: kind, size: int64(len(data)), created: time.Now(), inline: c.encode(data)}
-	return s.commitObject(c, sm, rec)
+	info, err := s.commitObject(c, sm, rec)
+	if err == nil && len(rec.inline) >= valueThreshold {
+		s.noteWritten(len(rec.inline))
+	}
+	return info, err
 }
 
 // commitObject writes the record of object sm unless an equivalent, recent
@@ -167,6 +171,7 @@ func (s *Store) commitObject(c *codec, sm sum, rec *record) (Info, error) {
 		if err != nil {
 			return Info{}, fmt.Errorf("cas: put %s: %v", sm.digest(), err)
 		}
+		s.remember(sm, rec.size, rec.kind)
 		return Info{Digest: sm.digest(), Kind: rec.kind, Size: rec.size}, nil
 	}
 }
@@ -193,7 +198,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 	defer cancel(nil)
 
 	conc := s.opts.Concurrency
-	depth := 2*conc + 4 // chunks in flight: bounds memory to depth × 2 × maxChunk
+	depth := conc + 2 // chunks in flight: bounds memory to depth × 1.5 × maxChunk
 	sem := make(chan struct{}, depth)
 	workCh := make(chan *chunkJob, depth)
 	hashCh := make(chan *chunkJob, depth)
@@ -264,11 +269,13 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 			if txn == nil {
 				return
 			}
-			jobs := pending
+			jobs, bytes := pending, pendingBytes
 			commits.Add(1)
 			txn.CommitWith(func(err error) {
 				if err != nil {
 					cancel(fmt.Errorf("cas: put: write chunks: %v", err))
+				} else {
+					s.noteWritten(bytes)
 				}
 				for _, j := range jobs {
 					release(j)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -89,6 +90,56 @@ type Store struct {
 	codecOnce sync.Once
 	codec     *codec
 	codecErr  error
+
+	// written counts value bytes written since the value log mappings were
+	// last trimmed; see noteWritten.
+	written  atomic.Int64
+	trimming atomic.Bool
+
+	// known remembers the size and kind of objects this Store committed or
+	// checked, so that PutTree need not read their records again; see
+	// remember.
+	knownMu sync.Mutex
+	known   map[sum]knownObj
+
+	// statPending holds stat cache entries not written yet (path → encoded
+	// entry); see RememberStat. statFlushMu orders the batches.
+	statMu      sync.Mutex
+	statPending map[string][]byte
+	statFlushMu sync.Mutex
+}
+
+type knownObj struct {
+	size int64
+	kind Kind
+}
+
+// maxKnown bounds the known map (about 50 bytes an entry).
+const maxKnown = 1 << 16
+
+// remember notes that object sm is stored with the given size and kind.
+func (s *Store) remember(sm sum, size int64, kind Kind) {
+	s.knownMu.Lock()
+	if s.known == nil || len(s.known) >= maxKnown {
+		s.known = make(map[sum]knownObj)
+	}
+	s.known[sm] = knownObj{size: size, kind: kind}
+	s.knownMu.Unlock()
+}
+
+// recall returns what remember noted about sm.
+func (s *Store) recall(sm sum) (knownObj, bool) {
+	s.knownMu.Lock()
+	k, ok := s.known[sm]
+	s.knownMu.Unlock()
+	return k, ok
+}
+
+// forgetAll empties the known map; GC and the damage hooks call it.
+func (s *Store) forgetAll() {
+	s.knownMu.Lock()
+	s.known = nil
+	s.knownMu.Unlock()
 }
 
 var (
@@ -265,9 +316,25 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 }
 
 // vlogFileSize is the size of one value log file. Badger never rewrites
-// the file being written, so GC reclaims space in steps of this size; tests
-// lower it.
-var vlogFileSize int64 = 256 << 20
+// the file being written, so GC reclaims space in steps of this size; Open
+// reads the newest file through to find its end; and the newest file stays
+// resident while it is written (see trimValueLog). Tests lower it.
+var vlogFileSize int64 = 64 << 20
+
+// trimEvery: after this many bytes of values written, the value log
+// mappings of complete files are dropped from the resident set.
+const trimEvery = 64 << 20
+
+// noteWritten records that n bytes of values were committed. The caller
+// holds s.enter and s.gcMu shared (see trimValueLog).
+func (s *Store) noteWritten(n int) {
+	if s.written.Add(int64(n)) < trimEvery || !s.trimming.CompareAndSwap(false, true) {
+		return
+	}
+	s.written.Store(0)
+	s.trimValueLog()
+	s.trimming.Store(false)
+}
 
 // valueThreshold: values at least this long go to Badger's value log.
 const valueThreshold = 1 << 10
@@ -306,6 +373,7 @@ func (s *Store) Close() error {
 		s.cond.Wait()
 	}
 	s.mu.Unlock()
+	statErr := s.flushStats()
 	err := s.db.Close()
 	if s.codec != nil {
 		s.codec.close()
@@ -314,7 +382,7 @@ func (s *Store) Close() error {
 	if err != nil {
 		return fmt.Errorf("cas: close: %v", err)
 	}
-	return nil
+	return statErr
 }
 
 // enter registers a call in flight; every exported method that touches the

@@ -95,6 +95,7 @@ func (s *Store) damage(ctx context.Context, d digest.Digest, fn func(*badger.Txn
 	if err != nil {
 		return err
 	}
+	s.forgetAll()
 	return s.db.Update(func(txn *badger.Txn) error { return fn(txn, rec) })
 }
 

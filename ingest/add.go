@@ -466,6 +466,13 @@ func (in *Ingester) finish(ctx context.Context, root *node, warns []Warning, opt
 	return res, nil
 }
 
+// bigFile is the size from which a file counts against bigFiles: files
+// this large are cut into chunks by cas.Put (above its inline limit).
+const (
+	bigFile  = 1 << 20
+	bigFiles = 2
+)
+
 // storeFiles runs a bounded pool of workers over files.
 func (in *Ingester) storeFiles(ctx context.Context, files []*node, opts AddOptions, pr *progress, readBytes *atomic.Int64) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -479,13 +486,25 @@ func (in *Ingester) storeFiles(ctx context.Context, files []*node, opts AddOptio
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
+	// Large files are chunked, and each Put of one runs its own pipeline
+	// with several chunks of up to 4 MiB in flight and hashes and
+	// compresses them on every core; bigFiles of them at a time keep both
+	// cores of a small machine busy, while more would only add memory.
+	big := make(chan struct{}, bigFiles)
 	for range min(in.conc, max(1, len(files))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for n := range jobs {
+				isBig := n.mode != cas.ModeSymlink && n.fi.Size() >= bigFile
+				if isBig {
+					big <- struct{}{}
+				}
 				if err := in.storeFile(ctx, n, opts, pr, readBytes); err != nil {
 					fail(err)
+				}
+				if isBig {
+					<-big
 				}
 			}
 		}()
