@@ -286,10 +286,10 @@ func (g *gitRunner) inspectRepo(ctx context.Context, dir, prefix string) (repoSt
 	} else if !errors.As(err, &ee) {
 		return fail(err)
 	}
-	if out, err = g.git(ctx, dir, "status", "--porcelain", "-z", "--untracked-files=normal", "--ignore-submodules=none"); err != nil {
+	if out, err = g.git(ctx, dir, "status", "--porcelain", "-z", "--untracked-files=all", "--ignore-submodules=none"); err != nil {
 		return fail(err)
 	}
-	st.dirty = len(out) > 0
+	st.dirty = porcelainDirty(out)
 
 	if out, err = g.git(ctx, dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard"); err != nil {
 		return fail(err)
@@ -409,6 +409,7 @@ func (g *gitRunner) diff(ctx context.Context, dir, prefix string, w io.Writer) e
 	if out, err = tg.git(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard"); err != nil {
 		return err
 	}
+	out = withoutStorePaths(out)
 	if len(out) > 0 {
 		c := command{dir: dir, env: tg.env, stdin: bytes.NewReader(out), timeout: g.timeout}
 		if _, err := c.run(ctx, "git", "add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
@@ -428,4 +429,48 @@ func (g *gitRunner) diff(ctx context.Context, dir, prefix string, w io.Writer) e
 		"--no-textconv", "--no-renames", "--no-relative", "--submodule=short", "--ignore-submodules=none",
 		"--src-prefix=a/"+prefix, "--dst-prefix=b/"+prefix, "--")
 	return err
+}
+
+// inStore reports whether the slash path p lies in a rigor store directory,
+// which is never part of a code snapshot even when git does not ignore it:
+// the store changes with every run and would make every run dirty.
+func inStore(p string) bool {
+	p = strings.TrimSuffix(p, "/")
+	for _, el := range strings.Split(p, "/") {
+		if el == ".rigor" {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutStorePaths drops store paths from a NUL-separated path list.
+func withoutStorePaths(list []byte) []byte {
+	var out []byte
+	for _, p := range splitZ(list) {
+		if !inStore(p) {
+			out = append(append(out, p...), 0)
+		}
+	}
+	return out
+}
+
+// porcelainDirty reports whether `git status --porcelain -z` output names
+// any change outside a rigor store. Each entry is "XY PATH"; a rename or
+// copy is followed by one more NUL-terminated field, the original path.
+func porcelainDirty(out []byte) bool {
+	fields := splitZ(out)
+	for i := 0; i < len(fields); i++ {
+		e := fields[i]
+		if len(e) < 4 {
+			continue
+		}
+		if e[0] == 'R' || e[0] == 'C' {
+			i++ // skip the original path
+		}
+		if !inStore(e[3:]) {
+			return true
+		}
+	}
+	return false
 }

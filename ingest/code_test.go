@@ -342,3 +342,53 @@ func TestPathMatcher(t *testing.T) {
 		t.Error("bad pattern accepted")
 	}
 }
+
+// A rigor store inside the work tree that git does not ignore is not code:
+// it neither makes the snapshot dirty nor enters the diff or the files.
+func TestSnapshotCodeIgnoresUnignoredStore(t *testing.T) {
+	requireGit(t)
+	env := gitEnvForTest(t)
+	dir := newRepo(t, env, map[string]string{"train.py": "print(1)\n"})
+	writeFiles(t, dir, map[string]string{".rigor/db/000001.vlog": "store bytes", "sub/.rigor/format": "{}"})
+	s := newTestStore(t)
+	snap := snapshot(t, s, dir, env, CodeOptions{})
+	if g := snap.Record.Git; g == nil || g.Dirty || g.Diff != nil {
+		t.Fatalf("an unignored store made the snapshot dirty: %+v", snap.Record.Git)
+	}
+	if got := filePaths(snap.Files); got != "train.py" {
+		t.Errorf("files = %s, want train.py", got)
+	}
+
+	// A real change is still seen, and the diff holds it but no store bytes.
+	writeFiles(t, dir, map[string]string{"train.py": "print(2)\n"})
+	snap = snapshot(t, s, dir, env, CodeOptions{})
+	g := snap.Record.Git
+	if g == nil || !g.Dirty || g.Diff == nil {
+		t.Fatalf("changed train.py: %+v", g)
+	}
+	diff := readBlob(t, s, g.Diff.Digest)
+	if !bytes.Contains(diff, []byte("print(2)")) || bytes.Contains(diff, []byte("store bytes")) || bytes.Contains(diff, []byte(".rigor")) {
+		t.Errorf("diff:\n%s", diff)
+	}
+}
+
+func TestPorcelainDirty(t *testing.T) {
+	tests := []struct {
+		out  string
+		want bool
+	}{
+		{"", false},
+		{"?? .rigor/\x00", false},
+		{"?? sub/.rigor/\x00", false},
+		{" M train.py\x00", true},
+		{"?? .rigor/\x00 M a.py\x00", true},
+		{"R  new.py\x00.rigor/old\x00", true},
+		{"R  .rigor/x\x00old.py\x00", false},
+		{"?? .rigorous.py\x00", true},
+	}
+	for _, tt := range tests {
+		if got := porcelainDirty([]byte(tt.out)); got != tt.want {
+			t.Errorf("porcelainDirty(%q) = %v, want %v", tt.out, got, tt.want)
+		}
+	}
+}
