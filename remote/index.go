@@ -48,7 +48,9 @@ func RememberSHA256(ctx context.Context, idx cas.Indexer, d digest.Digest, sha s
 
 // ReadIndexEntries returns the index entries of each run, keyed by run id:
 // its summary in the runs index (nil when it has none) and its lineage
-// entries. The lineage indexes are scanned once for all runs.
+// entries. The lineage indexes are scanned once for all runs. Lineage
+// entries that do not validate (a link path outside the run, as early
+// recorders wrote) are left out.
 func ReadIndexEntries(ctx context.Context, idx cas.Indexer, runs []Run) (map[string]*spec.RunIndexEntries, error) {
 	out := make(map[string]*spec.RunIndexEntries, len(runs))
 	for _, r := range runs {
@@ -94,6 +96,11 @@ func ReadIndexEntries(ctx context.Context, idx cas.Indexer, runs []Run) (map[str
 			link, err := spec.DecodeLineageLink(v)
 			if err != nil {
 				return fmt.Errorf("run %s: %s entry of %s: %w", runID, side.index, content, err)
+			}
+			if _, err := link.Encode(); err != nil || !spec.ValidDigest(digest.Digest(content)) {
+				// Written by an older recorder (an absolute source path):
+				// not carried, the receiving side's verify reports it.
+				return nil
 			}
 			side.add(e, spec.IndexEntry{Content: content, Link: *link})
 			return nil

@@ -291,27 +291,35 @@ func (r *Registry) fetchRun(ctx context.Context, tag string) (*remoteRun, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%s: manifest: %w", r.name, tag, err)
 	}
+	return parseRun(r.name, tag, desc, b)
+}
+
+// parseRun decodes and checks the manifest b (desc, tagged tag), an
+// untrusted input: it must be a rigor run whose run id and ref match the
+// tag, with a BLAKE3 root, SHA-256 layers, a valid BLAKE3 on every file
+// and tree layer (one SHA-256 per BLAKE3) and an index layer.
+func parseRun(name, tag string, desc ocispec.Descriptor, b []byte) (*remoteRun, error) {
 	rr := &remoteRun{desc: desc, layers: map[digest.Digest]ocispec.Descriptor{}}
 	if err := json.Unmarshal(b, &rr.manifest); err != nil {
-		return nil, fmt.Errorf("%s:%s: manifest: %v: %w", r.name, tag, err, remote.ErrBadRemoteData)
+		return nil, fmt.Errorf("%s:%s: manifest: %v: %w", name, tag, err, remote.ErrBadRemoteData)
 	}
 	m := &rr.manifest
 	if m.ArtifactType != spec.OCIArtifactType {
-		return nil, fmt.Errorf("%s:%s: artifact type %q: %w", r.name, tag, m.ArtifactType, ErrNotRun)
+		return nil, fmt.Errorf("%s:%s: artifact type %q: %w", name, tag, m.ArtifactType, ErrNotRun)
 	}
 	runID := m.Annotations[spec.OCIAnnotationRunID]
 	id, ref, err := remote.ParseRunName(runID)
 	if err != nil || ref != m.Annotations[spec.OCIAnnotationRef] || spec.OCITag(id) != tag {
-		return nil, fmt.Errorf("%s:%s: run id %q and ref %q do not match the tag: %w", r.name, tag, runID, m.Annotations[spec.OCIAnnotationRef], remote.ErrBadRemoteData)
+		return nil, fmt.Errorf("%s:%s: run id %q and ref %q do not match the tag: %w", name, tag, runID, m.Annotations[spec.OCIAnnotationRef], remote.ErrBadRemoteData)
 	}
 	root, err := cas.ParseDigest(m.Annotations[spec.OCIAnnotationRoot])
 	if err != nil || root.Algorithm() != cas.BLAKE3 {
-		return nil, fmt.Errorf("%s:%s: root %q: %w", r.name, tag, m.Annotations[spec.OCIAnnotationRoot], remote.ErrBadRemoteData)
+		return nil, fmt.Errorf("%s:%s: root %q: %w", name, tag, m.Annotations[spec.OCIAnnotationRoot], remote.ErrBadRemoteData)
 	}
 	rr.run = remote.Run{RunID: id, Ref: ref, Root: root}
 	for i, l := range m.Layers {
 		if err := l.Digest.Validate(); err != nil || l.Digest.Algorithm() != digest.SHA256 || l.Size < 0 {
-			return nil, fmt.Errorf("%s:%s: layer %d: digest %q, size %d: %w", r.name, tag, i, l.Digest, l.Size, remote.ErrBadRemoteData)
+			return nil, fmt.Errorf("%s:%s: layer %d: digest %q, size %d: %w", name, tag, i, l.Digest, l.Size, remote.ErrBadRemoteData)
 		}
 		switch l.MediaType {
 		case spec.OCIMediaTypeRunIndex:
@@ -323,15 +331,15 @@ func (r *Registry) fetchRun(ctx context.Context, tag string) (*remoteRun, error)
 		}
 		b3, err := cas.ParseDigest(l.Annotations[spec.OCIAnnotationBLAKE3])
 		if err != nil || b3.Algorithm() != cas.BLAKE3 {
-			return nil, fmt.Errorf("%s:%s: layer %d: blake3 %q: %w", r.name, tag, i, l.Annotations[spec.OCIAnnotationBLAKE3], remote.ErrBadRemoteData)
+			return nil, fmt.Errorf("%s:%s: layer %d: blake3 %q: %w", name, tag, i, l.Annotations[spec.OCIAnnotationBLAKE3], remote.ErrBadRemoteData)
 		}
 		if prev, ok := rr.layers[b3]; ok && (prev.Digest != l.Digest || prev.Size != l.Size) {
-			return nil, fmt.Errorf("%s:%s: %s is both %s and %s: %w", r.name, tag, b3, prev.Digest, l.Digest, remote.ErrBadRemoteData)
+			return nil, fmt.Errorf("%s:%s: %s is both %s and %s: %w", name, tag, b3, prev.Digest, l.Digest, remote.ErrBadRemoteData)
 		}
 		rr.layers[b3] = l
 	}
 	if rr.index == nil {
-		return nil, fmt.Errorf("%s:%s: no %s layer: %w", r.name, tag, spec.OCIMediaTypeRunIndex, remote.ErrBadRemoteData)
+		return nil, fmt.Errorf("%s:%s: no %s layer: %w", name, tag, spec.OCIMediaTypeRunIndex, remote.ErrBadRemoteData)
 	}
 	return rr, nil
 }
