@@ -83,6 +83,19 @@ type SplitOptions struct {
 	TempDir string
 }
 
+// SplitMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
+// that a process running a split audit with this budget should set: 1.5
+// times the budget plus 64 MiB, just above the audit's working set (see
+// [AuditSplit]). Without a limit Go's collector lets the heap grow to twice
+// what is live before it collects, so the peak resident memory would be
+// about twice the working set. A budget ≤ 0 means the default.
+func SplitMemoryLimit(budget int64) int64 {
+	if budget <= 0 {
+		budget = 128 << 20
+	}
+	return budget*3/2 + 64<<20
+}
+
 // SplitRow is one finding of the split audit, in split_leakage's shape.
 type SplitRow struct {
 	Check    string   `json:"check"`
@@ -722,6 +735,7 @@ func saPass2(ctx context.Context, src *saSource, sp SplitSpec, st *saPass1Stats,
 				if err := groups.writeString(part, g); err != nil {
 					return err
 				}
+				groups.add(part)
 			}
 		}
 		if p.tme != nil {
@@ -739,7 +753,10 @@ func saPass2(ctx context.Context, src *saSource, sp SplitSpec, st *saPass1Stats,
 	for _, j := range p.features {
 		res.Features = append(res.Features, src.columns[j])
 	}
-	dup, err := saDuplicates(ctx, rows)
+	// One table serves the duplicate check and then the entity check, so
+	// the memory of the first is reused by the second.
+	var tab saTable
+	dup, err := saDuplicates(ctx, rows, &tab)
 	if err != nil {
 		return nil, err
 	}
@@ -754,7 +771,7 @@ func saPass2(ctx context.Context, src *saSource, sp SplitSpec, st *saPass1Stats,
 				dup.nearRows, sp.Bins, dup.nearKeys)})
 	}
 	if groups != nil {
-		ov, err := saEntities(ctx, groups, seedA, seedB)
+		ov, err := saEntities(ctx, groups, seedA, seedB, &tab)
 		if err != nil {
 			return nil, err
 		}
@@ -779,13 +796,14 @@ func saAppendStr(b []byte, s string) []byte {
 // saSpill holds records in partitions: in memory for one partition, in
 // temporary files otherwise.
 type saSpill struct {
+	n     []int // records per partition (callers count with add)
 	mem   *bytes.Buffer
 	files []*os.File
 	ws    []*bufio.Writer
 }
 
 func newSASpill(dir, name string, parts int, size int64) (*saSpill, error) {
-	s := &saSpill{}
+	s := &saSpill{n: make([]int, max(parts, 1))}
 	if parts <= 1 {
 		s.mem = bytes.NewBuffer(make([]byte, 0, size+16))
 		return s, nil
@@ -819,6 +837,12 @@ func (s *saSpill) writeString(part int, str string) error {
 	_, err := s.ws[part].WriteString(str)
 	return err
 }
+
+// add counts one record written to partition part.
+func (s *saSpill) add(part int) { s.n[part]++ }
+
+// records is the number of records of partition i.
+func (s *saSpill) records(i int) int { return s.n[i] }
 
 func (s *saSpill) count() int {
 	if s.mem != nil {
@@ -863,10 +887,9 @@ type saDupResult struct {
 // checks are complete within a partition. The tables are flat
 // open-addressing arrays keyed by the (already uniformly random) hashes,
 // reused from one partition to the next.
-func saDuplicates(ctx context.Context, rows *saSpill) (saDupResult, error) {
+func saDuplicates(ctx context.Context, rows *saSpill, exact *saTable) (saDupResult, error) {
 	var res saDupResult
 	var rec [saRecSize]byte
-	var exact saTable
 	var near saNearTable
 	for i := 0; i < rows.count(); i++ {
 		if err := ctx.Err(); err != nil {
@@ -943,8 +966,14 @@ func (t *saTable) reset(n int) {
 	t.used = 0
 }
 
-func (t *saTable) home(k0 uint64) int {
-	hi, _ := bits.Mul64(k0, uint64(len(t.slots)))
+func (t *saTable) home(k0 uint64) int { return saHome(k0, len(t.slots)) }
+
+// saHome maps a key to a slot of a table of n slots. The key is mixed
+// first (multiplied by an odd constant, a bijection) so that keys sharing
+// their high bits, as the keys of one partition do, still spread over the
+// whole table.
+func saHome(key uint64, n int) int {
+	hi, _ := bits.Mul64(key*0x9e3779b97f4a7c15, uint64(n))
 	return int(hi)
 }
 
@@ -1031,8 +1060,7 @@ func (t *saNearTable) slot(key uint64) *saNearSlot {
 			}
 		}
 	}
-	hi, _ := bits.Mul64(key, uint64(len(t.slots)))
-	for i := int(hi); ; i++ {
+	for i := saHome(key, len(t.slots)); ; i++ {
 		if i == len(t.slots) {
 			i = 0
 		}
@@ -1055,19 +1083,14 @@ type saEntityResult struct {
 
 // saEntities aggregates each partition of entity records by a 128-bit hash
 // of the entity, then reads the partition again for the names of a sample.
-func saEntities(ctx context.Context, groups *saSpill, seedA, seedB maphash.Seed) (saEntityResult, error) {
+func saEntities(ctx context.Context, groups *saSpill, seedA, seedB maphash.Seed, tab *saTable) (saEntityResult, error) {
 	var res saEntityResult
-	var tab saTable
 	var name []byte
 	for i := 0; i < groups.count(); i++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		_, size, err := groups.reader(i)
-		if err != nil {
-			return res, err
-		}
-		tab.reset(int(size / 8))
+		tab.reset(groups.records(i))
 		each := func(fn func(split byte, name []byte) error) error {
 			r, _, err := groups.reader(i)
 			if err != nil {
@@ -1094,7 +1117,7 @@ func saEntities(ctx context.Context, groups *saSpill, seedA, seedB maphash.Seed)
 				}
 			}
 		}
-		err = each(func(split byte, name []byte) error {
+		err := each(func(split byte, name []byte) error {
 			s := tab.slot(maphash.Bytes(seedA, name), maphash.Bytes(seedB, name))
 			s.mask |= 1 << split
 			s.count++

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -87,6 +89,11 @@ func runGateSplit(ctx context.Context, g *globalOptions, o gateSplitOptions, out
 		if err := checkInputFile(p); err != nil {
 			return err
 		}
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Keep the collector close to the audit's working set (see
+		// gates.SplitMemoryLimit); the process does nothing else.
+		debug.SetMemoryLimit(gates.SplitMemoryLimit(budget))
 	}
 	a, err := gates.AuditSplit(ctx, o.sp, gates.SplitOptions{MemoryBudget: budget, TempDir: o.tmp})
 	if errors.Is(err, gates.ErrSplitInput) {
