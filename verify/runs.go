@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -166,13 +167,29 @@ func LookupSummary(ctx context.Context, idx cas.Indexer, runID string) (*spec.Ru
 type RunFilter struct {
 	// Row keeps the runs of one matrix row.
 	Row string
+	// Seed, if set, keeps the runs with this seed value.
+	Seed *int64
+	// Status, if set, keeps the runs with this status (completed, failed
+	// or aborted).
+	Status string
 	// Input keeps the runs that used the content with this digest
 	// ("blake3:…" or "sha256:…") as an input.
 	Input string
 }
 
+func (f RunFilter) keeps(s *spec.RunSummary) bool {
+	return (f.Seed == nil || s.Seed.Value == *f.Seed) && (f.Status == "" || s.Status == f.Status)
+}
+
+// sortRuns orders summaries by row, seed and attempt.
+func sortRuns(runs []spec.RunSummary) {
+	slices.SortFunc(runs, func(a, b spec.RunSummary) int {
+		return cmp.Or(strings.Compare(a.Row, b.Row), cmp.Compare(a.Seed.Value, b.Seed.Value), cmp.Compare(a.Attempt, b.Attempt))
+	})
+}
+
 // ListRuns returns the summaries of the recorded runs that pass f, sorted
-// by run id. It reads only the indexes: the runs of a row are one prefix
+// by row, seed and attempt. It reads only the indexes: the runs of a row are one prefix
 // scan of the runs index, the users of an input one prefix scan of the
 // lineage-in index; no run bundle is read.
 func ListRuns(ctx context.Context, idx cas.Indexer, f RunFilter) ([]spec.RunSummary, error) {
@@ -190,10 +207,11 @@ func ListRuns(ctx context.Context, idx cas.Indexer, f RunFilter) ([]spec.RunSumm
 			if err != nil {
 				return nil, err
 			}
-			if sum != nil {
+			if sum != nil && f.keeps(sum) {
 				out = append(out, *sum)
 			}
 		}
+		sortRuns(out)
 		return out, nil
 	}
 	var prefix []byte
@@ -205,14 +223,17 @@ func ListRuns(ctx context.Context, idx cas.Indexer, f RunFilter) ([]spec.RunSumm
 		if err != nil {
 			return fmt.Errorf("verify: runs index entry %s: %w", k, err)
 		}
-		out = append(out, *s)
+		if f.keeps(s) {
+			out = append(out, *s)
+		}
 		return nil
 	})
+	sortRuns(out)
 	return out, err
 }
 
 // RunsUsing returns the summaries of the runs that used content (a
-// "blake3:…" or "sha256:…" digest) as an input, sorted by run id: the
+// "blake3:…" or "sha256:…" digest) as an input, sorted as ListRuns: the
 // query behind rigor runs --input.
 func RunsUsing(ctx context.Context, idx cas.Indexer, content string) ([]spec.RunSummary, error) {
 	return ListRuns(ctx, idx, RunFilter{Input: content})

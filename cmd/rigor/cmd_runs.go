@@ -9,19 +9,21 @@ import (
 
 	"github.com/spf13/cobra"
 
-	runexec "github.com/rigor-dev/rigor/exec"
 	"github.com/rigor-dev/rigor/spec"
+	"github.com/rigor-dev/rigor/verify"
 )
 
 func newRunsCmd(g *globalOptions) *cobra.Command {
-	var f runexec.RunFilter
+	var f verify.RunFilter
 	var seed int64
 	c := &cobra.Command{
 		Use:   "runs",
 		Short: "List recorded runs: row, seed, attempt, status, completion, start, duration, root",
 		Long: `List the runs recorded in the store, ordered by row, seed and attempt, from
 the store's run index (no bundle is read). --row, --seed and --status filter;
---json prints every field, with full digests.`,
+--input keeps the runs that used a given content (a blake3: or sha256: digest,
+as 'rigor lineage' prints) as an input; --json prints every field, with full
+digests.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("seed") {
@@ -36,16 +38,17 @@ the store's run index (no bundle is read). --row, --seed and --status filter;
 	c.Flags().StringVar(&f.Row, "row", "", "only runs of this matrix row")
 	c.Flags().Int64Var(&seed, "seed", 0, "only runs with this seed")
 	c.Flags().StringVar(&f.Status, "status", "", "only runs with this status: completed, failed or aborted")
+	c.Flags().StringVar(&f.Input, "input", "", "only runs that used this content (blake3:… or sha256:…) as an input")
 	return c
 }
 
-func runRuns(ctx context.Context, g *globalOptions, f runexec.RunFilter) error {
+func runRuns(ctx context.Context, g *globalOptions, f verify.RunFilter) error {
 	s, err := openStore(ctx, g)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	runs, err := runexec.ListRuns(ctx, s, f)
+	runs, err := verify.ListRuns(ctx, s, f)
 	if err != nil {
 		return err
 	}
