@@ -2,6 +2,7 @@ package cas
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -105,19 +106,39 @@ func (c *codec) compressInto(dst, p []byte) ([]byte, bool) {
 	if len(p) < minCompress || c.write == fmtRaw {
 		return dst, false
 	}
-	if n := sampleLen(len(p)); n > 0 {
-		// Trial run on a sample: skip incompressible data cheaply.
-		trial := c.encodeFormat(dst[:0], p[:n], c.write)
-		if !pays(len(trial)-1, n) {
-			return dst, false
-		}
+	if !c.samplePays(p) {
+		return dst, false
 	}
+	return c.compressAll(dst, p)
+}
+
+// compressAll is compressInto without the trial on a sample.
+func (c *codec) compressAll(dst, p []byte) ([]byte, bool) {
 	out := c.encodeFormat(dst[:0], p, c.write)
 	if !pays(len(out)-1, len(p)) {
 		return out, false
 	}
 	return out, true
 }
+
+// samplePays trial-compresses a sample of p (see sampleLen) and reports
+// whether compressing p looks worth trying.
+func (c *codec) samplePays(p []byte) bool {
+	n := sampleLen(len(p))
+	if n == 0 {
+		return true
+	}
+	sb := sampleBufs.Get().(*[]byte)
+	defer sampleBufs.Put(sb)
+	trial := c.encodeFormat((*sb)[:0], p[:n], c.write)
+	if cap(trial) <= cap(*sb) {
+		*sb = trial[:0]
+	}
+	return pays(len(trial)-1, n)
+}
+
+// sampleBufs receive trial compressions of samples.
+var sampleBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2*sampleSize); return &b }}
 
 // sampleLen is how much of an n-byte value to trial-compress first (0:
 // none): sampleSize of a large value, smallSample of a small one (zstd
@@ -157,8 +178,10 @@ func (c *codec) encodeFormat(dst, p []byte, f byte) []byte {
 // encode returns the stored form of p: compressed where it pays, else raw.
 // The result never aliases p.
 func (c *codec) encode(p []byte) []byte {
-	if out, ok := c.compressInto(make([]byte, 0, len(p)/2+64), p); ok {
-		return out
+	if len(p) >= minCompress && c.write != fmtRaw && c.samplePays(p) {
+		if out, ok := c.compressAll(make([]byte, 0, len(p)/2+64), p); ok {
+			return out
+		}
 	}
 	out := make([]byte, 1+len(p))
 	out[0] = fmtRaw

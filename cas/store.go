@@ -306,7 +306,7 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 		WithNumCompactors(2).
 		WithCompactL0OnClose(true). // lets GC learn what value log space is garbage
 		WithValueLogFileSize(vlogFileSize).
-		WithCompression(options.None) // values are compressed by us where it pays
+		WithCompression(options.ZSTD) // tables only: chunk and record values are compressed by us where it pays
 	if inMemory {
 		// In memory the threshold is a cap on value size instead.
 		o.Dir, o.ValueDir = "", ""

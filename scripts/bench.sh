@@ -33,20 +33,22 @@ DATA_FILES=$(find "$DATA" -type f ! -name '.complete-*' | wc -l)
 find "$DATA" -type f -print0 | xargs -0 cat >/dev/null
 
 # measure NAME CMD...: runs CMD, records wall seconds and peak RSS (KiB).
-declare -A WALL RSS
+declare -A WALL RSS CPUS
 measure() {
 	local name=$1; shift
-	if ! /usr/bin/time -f '%e %M' -o "$WORK/$name.time" "$@" >/dev/null 2>"$WORK/$name.err"; then
+	if ! /usr/bin/time -f '%e %M %U %S' -o "$WORK/$name.time" "$@" >/dev/null 2>"$WORK/$name.err"; then
 		echo "bench: $name failed:" >&2; cat "$WORK/$name.err" >&2; exit 1
 	fi
-	local out
-	out=$(tail -1 "$WORK/$name.time")
-	WALL[$name]=${out% *}
-	RSS[$name]=${out#* }
-	printf 'bench: %-18s %8.2f s  %7d KiB peak\n' "$name" "${WALL[$name]}" "${RSS[$name]}" >&2
+	local e m u s
+	read -r e m u s < <(tail -1 "$WORK/$name.time")
+	WALL[$name]=$e
+	RSS[$name]=$m
+	CPUS[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	printf 'bench: %-18s %8.2f s  %6.2f s CPU  %7d KiB peak\n' "$name" "$e" "${CPUS[$name]}" "$m" >&2
 }
 
 rm -rf "$WORK/rigor" "$WORK/git" "$WORK/restic" "$WORK/restic-cache"
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
 "$RIGOR" init "$WORK/rigor" -q
 measure rigor_add_first  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
 measure rigor_add_again  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
@@ -68,26 +70,40 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0) a = 0.001; printf "%.1f",
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s == 0) s = 0.001; printf "%.0f", b / 1048576 / s }'; }
 
+# verdict COND: "met" or "NOT met", COND evaluated by awk.
+verdict() { awk "BEGIN { print (($1) ? \"met\" : \"NOT met\") }"; }
+PEAK_KIB=$(( RSS[rigor_add_first] > RSS[rigor_add_again] ? RSS[rigor_add_first] : RSS[rigor_add_again] ))
+TARGETS=$(cat <<TGT
+Targets (issue 2): first add ≥ 4x faster than restic's first backup: $(verdict "${WALL[restic_first]} >= 4 * ${WALL[rigor_add_first]}");
+≥ 15x faster than git: $(verdict "${WALL[git_add_commit]} >= 15 * ${WALL[rigor_add_first]}");
+unchanged re-add ≤ 1/4 of restic's second backup: $(verdict "${WALL[restic_again]} >= 4 * ${WALL[rigor_add_again]}");
+store no larger than restic's repository: $(verdict "$SZ_RIGOR <= $SZ_RESTIC");
+peak memory under 400 MB: $(verdict "$PEAK_KIB * 1024 < 400000000") ($((PEAK_KIB/1024)) MiB).
+TGT
+)
+
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 NCPU=$(nproc)
 TABLE=$(cat <<TBL
-Data: $(mb "$DATA_BYTES") MiB in $DATA_FILES files (scale $SCALE), warm page cache. Machine: $CPU, $NCPU cores. $(date -u +%Y-%m-%d).
+Data: $(mb "$DATA_BYTES") MiB in $DATA_FILES files (scale $SCALE), warm page cache. Machine: $CPU, $NCPU cores, load average $LOAD at the start (the machine is shared: compare ratios within one run). $(date -u +%Y-%m-%d).
 Command: \`make bench\` (scripts/bench.sh). restic $(restic version | cut -d' ' -f2), git $(git --version | cut -d' ' -f3), b3sum $(b3sum --version | cut -d' ' -f2).
 
-| step | wall s | MiB/s | peak RSS MiB | ratio (peer / rigor) |
-|---|---:|---:|---:|---|
-| rigor add (first) | ${WALL[rigor_add_first]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_first]}") | $((RSS[rigor_add_first]/1024)) | restic first / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[restic_first]}")x (target ≥ 4x); git / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[git_add_commit]}")x (target ≥ 15x) |
-| rigor add (unchanged) | ${WALL[rigor_add_again]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_again]}") | $((RSS[rigor_add_again]/1024)) | restic second / rigor = $(ratio "${WALL[rigor_add_again]}" "${WALL[restic_again]}")x (target ≥ 4x) |
-| b3sum (hash only) | ${WALL[b3sum]} | $(mbps "$DATA_BYTES" "${WALL[b3sum]}") | $((RSS[b3sum]/1024)) | b3sum / rigor first = $(ratio "${WALL[rigor_add_first]}" "${WALL[b3sum]}")x |
-| git add -A && commit | ${WALL[git_add_commit]} | $(mbps "$DATA_BYTES" "${WALL[git_add_commit]}") | $((RSS[git_add_commit]/1024)) | |
-| restic backup (first) | ${WALL[restic_first]} | $(mbps "$DATA_BYTES" "${WALL[restic_first]}") | $((RSS[restic_first]/1024)) | |
-| restic backup (second) | ${WALL[restic_again]} | $(mbps "$DATA_BYTES" "${WALL[restic_again]}") | $((RSS[restic_again]/1024)) | |
+| step | wall s | CPU s | MiB/s | peak RSS MiB | ratio (peer / rigor) |
+|---|---:|---:|---:|---:|---|
+| rigor add (first) | ${WALL[rigor_add_first]} | ${CPUS[rigor_add_first]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_first]}") | $((RSS[rigor_add_first]/1024)) | restic first / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[restic_first]}")x (target ≥ 4x; CPU time $(ratio "${CPUS[rigor_add_first]}" "${CPUS[restic_first]}")x); git / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[git_add_commit]}")x (target ≥ 15x) |
+| rigor add (unchanged) | ${WALL[rigor_add_again]} | ${CPUS[rigor_add_again]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_again]}") | $((RSS[rigor_add_again]/1024)) | restic second / rigor = $(ratio "${WALL[rigor_add_again]}" "${WALL[restic_again]}")x (target ≥ 4x) |
+| b3sum (hash only) | ${WALL[b3sum]} | ${CPUS[b3sum]} | $(mbps "$DATA_BYTES" "${WALL[b3sum]}") | $((RSS[b3sum]/1024)) | b3sum / rigor first = $(ratio "${WALL[rigor_add_first]}" "${WALL[b3sum]}")x |
+| git add -A && commit | ${WALL[git_add_commit]} | ${CPUS[git_add_commit]} | $(mbps "$DATA_BYTES" "${WALL[git_add_commit]}") | $((RSS[git_add_commit]/1024)) | |
+| restic backup (first) | ${WALL[restic_first]} | ${CPUS[restic_first]} | $(mbps "$DATA_BYTES" "${WALL[restic_first]}") | $((RSS[restic_first]/1024)) | |
+| restic backup (second) | ${WALL[restic_again]} | ${CPUS[restic_again]} | $(mbps "$DATA_BYTES" "${WALL[restic_again]}") | $((RSS[restic_again]/1024)) | |
 
 | store | size MiB | vs restic |
 |---|---:|---:|
 | rigor .rigor/ | $(mb "$SZ_RIGOR") | $(awk -v a="$SZ_RIGOR" -v b="$SZ_RESTIC" 'BEGIN { printf "%.2f", a / b }')x |
 | restic repository | $(mb "$SZ_RESTIC") | 1.00x |
 | git objects | $(mb "$SZ_GIT") | $(awk -v a="$SZ_GIT" -v b="$SZ_RESTIC" 'BEGIN { printf "%.2f", a / b }')x |
+
+$TARGETS
 TBL
 )
 echo "$TABLE"
