@@ -45,6 +45,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 	root.AddCommand(
 		newAddCmd(g),
 		newCatCmd(g),
+		newCheckpointCmd(g),
 		newCompareCmd(g),
 		newDiffCmd(g),
 		newExportCmd(g),
@@ -61,6 +62,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newPushCmd(g),
 		newRefCmd(g),
 		newRemoteCmd(g),
+		newRerouteCmd(g),
 		newRunCmd(g),
 		newRunsCmd(g),
 		newShowCmd(g),
