@@ -167,7 +167,20 @@ func lookupRemote(ctx context.Context, s *cas.Store, arg string, plainHTTP bool)
 		return remoteTarget{}, err
 	}
 	if fi, err := os.Stat(arg); strings.Contains(arg, "://") || strings.ContainsRune(arg, '/') || (err == nil && fi.IsDir()) {
-		return remoteTarget{arg: arg, url: arg, plainHTTP: plainHTTP}, nil
+		t := remoteTarget{arg: arg, url: arg, plainHTTP: plainHTTP}
+		// A URL some remote is configured with keeps that remote's settings.
+		if u, err := remote.ParseURL(arg); err == nil {
+			list, err := remote.ListRemotes(ctx, s)
+			if err != nil {
+				return t, err
+			}
+			for _, r := range list {
+				if r.URL == u.String() {
+					t.plainHTTP = t.plainHTTP || r.PlainHTTP
+				}
+			}
+		}
+		return t, nil
 	}
 	return remoteTarget{}, usagef("add it with 'rigor remote add "+arg+" URL', or give a URL; 'rigor remote list' shows the remotes", "%v", err)
 }
@@ -188,11 +201,13 @@ func (t remoteTarget) dial() (transport, error) {
 	return r, nil
 }
 
-// transferError adds hints to what a push or pull returned.
+// transferError adds hints to what a push, pull or check returned.
 func transferError(err error, verb string) error {
 	switch {
 	case err == nil:
 		return nil
+	case verb != "push" && errors.Is(err, remote.ErrRunNotFound):
+		return usagef("name a run the remote has, by run id or ref runs/<row>/seed-<n>/attempt-<k>", "%v", err)
 	case errors.Is(err, remote.ErrConflict):
 		return withHint(err, "runs are immutable: a run id recorded differently on each side is never overwritten silently; compare the two ('rigor compare') or pass --force to replace the receiving side's")
 	case errors.Is(err, remote.ErrBadName), errors.Is(err, remote.ErrRunNotFound):
@@ -242,7 +257,7 @@ func runTransfer(ctx context.Context, g *globalOptions, verb, name string, runs 
 		if jerr := writeJSON(g.stdout, transferOutput{Remote: name, URL: target.url, Stats: st}); jerr != nil && err == nil {
 			err = jerr
 		}
-	} else if !g.quiet {
+	} else if !g.quiet && (err == nil || len(st.Runs) > 0) {
 		printTransfer(g, verb, name, st)
 	}
 	return transferError(err, verb)

@@ -14,7 +14,7 @@ import (
 )
 
 // newStoreDir creates an empty store and returns its directory.
-func newStoreDir(t *testing.T) string {
+func newStoreDir(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), ".rigor")
 	s, err := cas.Init(t.Context(), dir, cas.Options{})
@@ -28,7 +28,7 @@ func newStoreDir(t *testing.T) string {
 }
 
 // openStore opens dir for the rest of the test (or until closed).
-func openStore(t *testing.T, dir string) *cas.Store {
+func openStore(t testing.TB, dir string) *cas.Store {
 	t.Helper()
 	s, err := cas.Open(t.Context(), dir, cas.Options{})
 	if err != nil {
@@ -39,7 +39,7 @@ func openStore(t *testing.T, dir string) *cas.Store {
 }
 
 // randomFile writes n random bytes to a new file and returns its path.
-func randomFile(t *testing.T, n int) string {
+func randomFile(t testing.TB, n int) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "data.bin")
 	b := make([]byte, n)
@@ -54,7 +54,7 @@ func randomFile(t *testing.T, n int) string {
 // shell program that writes predictions, metrics and extra bytes of its
 // own, with the given data input (a file path, or "" for 1000 random
 // bytes).
-func recordRun(t *testing.T, dir, row string, seed int64, input, script string) runexec.Result {
+func recordRun(t testing.TB, dir, row string, seed int64, input, script string) runexec.Result {
 	t.Helper()
 	work := t.TempDir()
 	if script == "" {
@@ -78,7 +78,7 @@ func recordRun(t *testing.T, dir, row string, seed int64, input, script string) 
 
 // verifyDeep runs verify.Run with Deep on every run of s and fails the
 // test on any problem.
-func verifyDeep(t *testing.T, s *cas.Store) {
+func verifyDeep(t testing.TB, s *cas.Store) {
 	t.Helper()
 	runs, err := remote.ListRuns(t.Context(), s)
 	if err != nil {
@@ -100,7 +100,7 @@ func verifyDeep(t *testing.T, s *cas.Store) {
 }
 
 // localRegistry returns the test registry's repository name as a remote.
-func localRegistry(t *testing.T, reg *testRegistry, repo string) *Registry {
+func localRegistry(t testing.TB, reg *testRegistry, repo string) *Registry {
 	t.Helper()
 	r, err := New(reg.addr, repo, Options{PlainHTTP: true})
 	if err != nil {

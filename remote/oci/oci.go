@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -20,6 +21,7 @@ import (
 	orasremote "oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/rigor-dev/rigor/cas"
@@ -669,7 +671,8 @@ func (r *Registry) listRuns(ctx context.Context, names []string) ([]*remoteRun, 
 		tags = append(tags, page...)
 		return nil
 	})
-	if errors.Is(err, errdef.ErrNotFound) {
+	var resp *errcode.ErrorResponse
+	if errors.Is(err, errdef.ErrNotFound) || (errors.As(err, &resp) && resp.StatusCode == http.StatusNotFound) {
 		return nil, nil // a repository nothing was pushed to yet
 	}
 	if err != nil {

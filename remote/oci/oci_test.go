@@ -406,7 +406,7 @@ func assertNothingVisible(t *testing.T, d *cas.Store, ref string, bad digest.Dig
 	}
 }
 
-func mustOpen(t *testing.T, p string) *os.File {
+func mustOpen(t testing.TB, p string) *os.File {
 	t.Helper()
 	f, err := os.Open(p)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // 127.0.0.1, storing blobs under a temporary directory, that a test can
 // kill and start again.
 type testRegistry struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	dir  string // filesystem storage root
 	conf string
@@ -31,7 +31,7 @@ type testRegistry struct {
 // toolPath finds a test tool: the environment variable env, else
 // bin/tools/NAME in the repository root. It returns "" when neither
 // exists.
-func toolPath(t *testing.T, env, name string) string {
+func toolPath(t testing.TB, env, name string) string {
 	t.Helper()
 	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -61,7 +61,7 @@ func toolPath(t *testing.T, env, name string) string {
 
 // startRegistry starts a registry for the test, or skips the test when
 // the registry binary has not been built ('make tools').
-func startRegistry(t *testing.T) *testRegistry {
+func startRegistry(t testing.TB) *testRegistry {
 	t.Helper()
 	bin := toolPath(t, "RIGOR_TEST_REGISTRY_BIN", "registry")
 	if bin == "" {
