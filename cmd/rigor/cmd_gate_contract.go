@@ -21,6 +21,7 @@ import (
 // gateContractOptions are the flags of 'rigor gate contract'.
 type gateContractOptions struct {
 	spec  string
+	runs  bool
 	files stage6Files
 }
 
@@ -45,6 +46,16 @@ light.findings.v1 findings, --json-out the full
 light.experiment_execution_contract.report.v1, --sarif the findings as SARIF
 2.1.0.
 
+--runs binds the contract to the store, as a seventh gate, run_evidence, judged
+before the declared decision: run_status.run_id must name a stored run (run id,
+ref or digest) whose bundle verifies and whose recorded status, termination,
+exit code, attempt, matrix row and completion are those claimed; its recorded
+wall time must fit the budget and agree with resources.walltime_minutes; every
+evidence and guardrail item claimed must be in the bundle; and every same-seed
+pair must name its runs (first_run, second_run, or a comparison_locator written
+by rigor compare --json) and, if it claims same_seed_exact, compare exact. A
+disagreement fails the gate, naming the run and the field.
+
 The exit status is 4 when the status is FAIL.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,6 +66,7 @@ The exit status is 4 when the status is FAIL.`,
 		},
 	}
 	c.Flags().StringVar(&o.spec, "spec", "", "the contract (JSON)")
+	c.Flags().BoolVar(&o.runs, "runs", false, "check the contract's claims against the runs in the store")
 	o.files.register(c.Flags(), true)
 	return c
 }
@@ -65,6 +77,18 @@ func runGateContract(ctx context.Context, g *globalOptions, o gateContractOption
 		return err
 	}
 	var opts gates.ContractOptions
+	if o.runs {
+		s, err := openStore(ctx, g)
+		if err != nil {
+			return err
+		}
+		ev, err := gates.BindRuns(ctx, s, c, gates.BindOptions{})
+		s.Close()
+		if err != nil {
+			return err
+		}
+		opts.Evidence = append(opts.Evidence, ev)
+	}
 	r := gates.CheckContract(c, opts)
 	if err := o.files.write(&r.Findings, r); err != nil {
 		return err
