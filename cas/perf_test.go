@@ -98,3 +98,27 @@ func TestPutTreeAgain(t *testing.T) {
 		t.Errorf("PutTree with a deleted child: %v, want ErrNotFound", err)
 	}
 }
+
+func TestLooksRandom(t *testing.T) {
+	tests := []struct {
+		name string
+		p    []byte
+		want bool
+	}{
+		{"random", randBytes(9, smallSample), true},
+		{"csv", benchData("csv", smallSample), false},
+		{"zeros", make([]byte, smallSample), false},
+		{"half the byte values", func() []byte {
+			b := randBytes(10, smallSample)
+			for i := range b {
+				b[i] &= 0x7f
+			}
+			return b
+		}(), false},
+	}
+	for _, tt := range tests {
+		if got := looksRandom(tt.p); got != tt.want {
+			t.Errorf("looksRandom(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
