@@ -2,6 +2,7 @@ package oci
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -466,4 +467,54 @@ func TestCheck(t *testing.T) {
 			t.Errorf("check %s with the input gone: %+v, want inputs/data/data.bin missing", name, got)
 		}
 	}
+}
+
+// TestPullResumes interrupts a pull half way and pulls again: the second
+// pull fetches only what had not arrived, and the interrupted one left no
+// ref. A repository nothing was pushed to has no runs.
+func TestPullResumes(t *testing.T) {
+	reg := startRegistry(t)
+	src := newStoreDir(t)
+	res := recordRun(t, src, "EXP-01", 1, randomFile(t, 3<<20), "")
+	recordRun(t, src, "EXP-01", 2, randomFile(t, 3<<20), "")
+	s := openStore(t, src)
+	r := localRegistry(t, reg, "runs")
+	if _, err := r.Push(t.Context(), s, nil, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	d := openStore(t, newStoreDir(t))
+	empty := localRegistry(t, reg, "nothing/here")
+	if st, err := empty.Pull(t.Context(), d, nil, remote.Options{}); err != nil || len(st.Runs) != 0 {
+		t.Errorf("pull from an empty repository: %+v, %v; want no runs", st, err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	st1, err := r.Pull(ctx, d, nil, remote.Options{Concurrency: 1, Progress: func(done, total int64) {
+		if done > total/2 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted pull: %v, want context.Canceled", err)
+	}
+	if st1.ObjectsSent == 0 {
+		t.Fatal("nothing arrived before the interruption; the test proves nothing")
+	}
+	for _, run := range st1.Runs {
+		if run.Status != remote.Failed {
+			t.Errorf("interrupted pull reports %s %v, want failed", run.RunID, run.Status)
+		}
+	}
+	if _, err := d.GetRef(t.Context(), res.Ref); !errors.Is(err, cas.ErrRefNotFound) {
+		t.Errorf("ref after an interrupted pull: %v", err)
+	}
+	st2, err := r.Pull(t.Context(), d, nil, remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.ObjectsSkipped != st1.ObjectsSent {
+		t.Errorf("resumed pull skipped %d objects; the interrupted one fetched %d", st2.ObjectsSkipped, st1.ObjectsSent)
+	}
+	verifyDeep(t, d)
 }
