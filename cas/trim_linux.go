@@ -30,9 +30,13 @@ func (s *Store) trimValueLog() {
 	if s.dir == "" {
 		return
 	}
+	// The kernel names mapped files by their resolved absolute path.
 	dir, err := filepath.Abs(filepath.Join(s.dir, dbDir))
 	if err != nil {
 		return
+	}
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
 	}
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
@@ -46,12 +50,18 @@ func (s *Store) trimValueLog() {
 	var newest uint64
 	sc := bufio.NewScanner(bytes.NewReader(maps))
 	for sc.Scan() {
-		// start-end perms offset dev inode path
-		f := strings.Fields(sc.Text())
-		if len(f) < 6 || !strings.HasSuffix(f[5], ".vlog") || filepath.Dir(f[5]) != dir || f[1][3] != 's' {
+		// start-end perms offset dev inode path (which may hold spaces)
+		line := sc.Text()
+		f := strings.Fields(line)
+		slash := strings.IndexByte(line, '/')
+		if len(f) < 6 || slash < 0 || len(f[1]) != 4 || f[1][3] != 's' {
 			continue
 		}
-		fid, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(f[5]), ".vlog"), 10, 32)
+		path := line[slash:]
+		if !strings.HasSuffix(path, ".vlog") || filepath.Dir(path) != dir {
+			continue
+		}
+		fid, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(path), ".vlog"), 10, 32)
 		if err != nil {
 			continue
 		}
