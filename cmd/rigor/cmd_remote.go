@@ -267,11 +267,15 @@ func printTransfer(g *globalOptions, verb, name string, st remote.Stats) {
 	counts := map[remote.Status]int{}
 	for _, r := range st.Runs {
 		counts[r.Status]++
+		other := r.Other.String()
+		if other == "" {
+			other = "another artifact under the run's tag"
+		}
 		switch r.Status {
 		case remote.Conflict:
-			fmt.Fprintf(g.stdout, "%-10s  %s  (sending %s, receiving side has %s)\n", r.Status, r.RunID, r.Root, r.Other)
+			fmt.Fprintf(g.stdout, "%-10s  %s  (sending %s, receiving side has %s)\n", r.Status, r.RunID, r.Root, other)
 		case remote.Replaced:
-			fmt.Fprintf(g.stdout, "%-10s  %s  (%s replaced %s)\n", r.Status, r.RunID, r.Root, r.Other)
+			fmt.Fprintf(g.stdout, "%-10s  %s  (%s replaced %s)\n", r.Status, r.RunID, r.Root, other)
 		default:
 			fmt.Fprintf(g.stdout, "%-10s  %s\n", r.Status, r.RunID)
 		}
