@@ -155,7 +155,11 @@ func (s *Stats) ConflictError() error {
 	}
 	parts := make([]string, len(c))
 	for i, r := range c {
-		parts[i] = fmt.Sprintf("%s (sending side %s, receiving side %s)", r.RunID, r.Root, r.Other)
+		other := r.Other.String()
+		if other == "" {
+			other = "another artifact under the run's tag"
+		}
+		parts[i] = fmt.Sprintf("%s (sending side %s, receiving side %s)", r.RunID, r.Root, other)
 	}
 	return fmt.Errorf("%w: %s", ErrConflict, strings.Join(parts, ", "))
 }
