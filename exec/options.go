@@ -175,6 +175,11 @@ type Options struct {
 	// is allocated and the store released, just before the tests and the
 	// program start.
 	OnStart func(Started)
+
+	// rerun, set by [Rerun], records this attempt as a rerun of a recorded
+	// run: the recorded code identity is reused, and config, inputs and
+	// environment are checked against the record.
+	rerun *rerunPlan
 }
 
 // Started identifies an attempt that is about to run.
@@ -184,6 +189,11 @@ type Started struct {
 	Attempt int
 	OutDir  string
 	Spool   string
+
+	// Set for a rerun: what its manifest will say about the original, and
+	// how the environment differs from the recorded one.
+	rerun *spec.RerunInfo
+	drift []spec.EnvChange
 }
 
 // Result is a recorded attempt.
@@ -197,6 +207,9 @@ type Result struct {
 	Summary  spec.RunSummary
 	// Notes are things the caller may want to show (also in the manifest).
 	Notes []string
+
+	rerun *spec.RerunInfo // as in Started
+	drift []spec.EnvChange
 }
 
 const defaultGrace = 10 * time.Second

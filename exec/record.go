@@ -246,12 +246,8 @@ func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, 
 		Completion: spec.Completion{
 			Status: completion, Oracle: oracleNames, EvidenceArtifacts: nonNil(evidence),
 		},
-		Reproducibility: spec.Reproducibility{
-			PairID:           fmt.Sprintf("%s__seed-%d", p.row, p.seed.Value),
-			ComparisonRole:   comparisonRole(p.attempt),
-			CompareArtifacts: []string{"predictions", "raw_metrics"},
-		},
-		Notes: nonNil(r.notes),
+		Reproducibility: reproducibility(p),
+		Notes:           nonNil(r.notes),
 		Rigor: map[string]any{
 			"attempt":               p.attempt,
 			"ref":                   p.ref,
@@ -265,7 +261,13 @@ func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, 
 				"run": "rigor/run.json", "resources": "rigor/resources.json", "oracle": "rigor/oracle.json",
 				"code_snapshot": "rigor/code_snapshot.json", "config": "rigor/config_record.json", "outputs": "rigor/outputs",
 			},
+			// Where the code root and the config were: what a rerun needs
+			// to lay the run out again.
+			"layout": map[string]string{"code_root": p.code.Root, "config": p.configAbs},
 		},
+	}
+	if p.rerun != nil {
+		m.Rigor["rerun"] = p.rerun
 	}
 	mb, err := encodeManifest(&m)
 	if err != nil {
@@ -290,7 +292,21 @@ func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, 
 	if err := ingest.RecordRun(ctx, s, ingest.RunEntry{Summary: sum, Inputs: used, Outputs: made}); err != nil {
 		return Result{}, err
 	}
-	return Result{RunID: p.runID, Ref: p.ref, Attempt: p.attempt, Root: root.Digest, Manifest: m, Summary: sum, Notes: r.notes}, nil
+	return Result{RunID: p.runID, Ref: p.ref, Attempt: p.attempt, Root: root.Digest, Manifest: m, Summary: sum, Notes: r.notes, rerun: p.rerun, drift: p.drift}, nil
+}
+
+// reproducibility pairs attempts of a row and seed, and a rerun with the
+// run it reproduces.
+func reproducibility(p *plan) spec.Reproducibility {
+	r := spec.Reproducibility{
+		PairID:           fmt.Sprintf("%s__seed-%d", p.row, p.seed.Value),
+		ComparisonRole:   comparisonRole(p.attempt),
+		CompareArtifacts: []string{"predictions", "raw_metrics"},
+	}
+	if p.rerun != nil {
+		r.PairID, r.ComparisonRole = p.rerun.Of, spec.ComparisonRoleRerun
+	}
+	return r
 }
 
 func comparisonRole(attempt int) string {

@@ -44,6 +44,11 @@ type plan struct {
 	childEnv []string
 	envSet   []spec.EnvVar
 	notes    []string
+	// configAbs is the config file's absolute path ("" for a config made
+	// from flags); rerun and drift are set for a rerun ([Rerun]).
+	configAbs string
+	rerun     *spec.RerunInfo
+	drift     []spec.EnvChange
 }
 
 // sideResult is the outcome of --test or --oracle.
@@ -94,7 +99,7 @@ func Run(ctx context.Context, open OpenStore, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	if opts.OnStart != nil {
-		opts.OnStart(Started{RunID: p.runID, Ref: p.ref, Attempt: p.attempt, OutDir: p.outDir, Spool: p.spool})
+		opts.OnStart(Started{RunID: p.runID, Ref: p.ref, Attempt: p.attempt, OutDir: p.outDir, Spool: p.spool, rerun: p.rerun, drift: p.drift})
 	}
 
 	var tests *sideResult
@@ -277,11 +282,23 @@ func prepare(ctx context.Context, s *cas.Store, o Options, pre preflighted, prob
 		}
 		p.inputs = append(p.inputs, ii)
 	}
-	if p.code, err = in.SnapshotCode(ctx, o.Dir, ingest.CodeOptions{Env: o.Env}); err != nil {
+	if o.rerun != nil {
+		p.code = o.rerun.code // its files were verified where the program runs
+	} else if p.code, err = in.SnapshotCode(ctx, o.Dir, ingest.CodeOptions{Env: o.Env}); err != nil {
 		return fail(err)
 	}
 	if p.env, err = probe.store(ctx, s); err != nil {
 		return nil, err
+	}
+	if o.rerun != nil {
+		if err := o.rerun.check(p, &probe.snap.Record); err != nil {
+			return nil, err
+		}
+	}
+	if o.ConfigPath != "" {
+		if p.configAbs, err = filepath.Abs(o.ConfigPath); err != nil {
+			return nil, fmt.Errorf("exec: %w", err)
+		}
 	}
 
 	spoolBase := o.SpoolDir
