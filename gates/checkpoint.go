@@ -94,7 +94,7 @@ func AggregateCheckpoint(stage int, reports []CheckpointFindings, cmds []Command
 		gates = append(gates, spec.Gate{Gate: c.Label, Status: spec.GateFail, Severity: spec.SeverityCritical,
 			Note: fmt.Sprintf("exit=%d sha=%s", c.ExitCode, short),
 			Findings: []spec.Finding{{Loc: c.Label, Issue: issue, Fix: "run the command, fix what it reports, and checkpoint again",
-				Evidence: tail(string(c.Output), 400), Rule: "subprocess_gate"}}})
+				Evidence: checkpointTail(string(c.Output), 400), Rule: "subprocess_gate"}}})
 	}
 	rep := spec.Report{Schema: spec.FindingsSchema, Producer: CheckpointProducer, Target: target, Gates: gates, FreshEvidence: true,
 		Summary: fmt.Sprintf("stage %d gate aggregation (should cover %s)", stage, strings.Join(StageGates[stage], "/"))}
@@ -133,7 +133,7 @@ func AggregateCheckpoint(stage int, reports []CheckpointFindings, cmds []Command
 // FindingsName is the gate name of a findings file: its base name.
 func FindingsName(path string) string { return filepath.Base(path) }
 
-func tail(s string, n int) string {
+func checkpointTail(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -137,8 +137,8 @@ func yamlTree(n *yaml.Node, depth int) (any, error) {
 	return nil, fmt.Errorf("%w: line %d: unexpected YAML node", ErrPassport, n.Line)
 }
 
-// mapGet returns the value node of key in mapping m, or nil.
-func mapGet(m *yaml.Node, key string) *yaml.Node {
+// yamlMapGet returns the value node of key in mapping m, or nil.
+func yamlMapGet(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i+1]
@@ -147,10 +147,10 @@ func mapGet(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// mapSet sets key to v in mapping m. An existing scalar keeps its quoting
+// yamlMapSet sets key to v in mapping m. An existing scalar keeps its quoting
 // style when the new value is a scalar too. A new key goes after the last
 // key that comes before it in order (or at the end when order is nil).
-func mapSet(m *yaml.Node, key string, v *yaml.Node, order []string) {
+func yamlMapSet(m *yaml.Node, key string, v *yaml.Node, order []string) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			old := m.Content[i+1]
@@ -175,15 +175,15 @@ func mapSet(m *yaml.Node, key string, v *yaml.Node, order []string) {
 	m.Content = slices.Insert(m.Content, at, k, v)
 }
 
-// strNode is a string scalar of a block mapping, plain when YAML allows
+// yamlStrNode is a string scalar of a block mapping, plain when YAML allows
 // it and double-quoted otherwise, as the orchestrator's YAML writer quotes.
-func strNode(s string) *yaml.Node { return quotedIfNeeded(s, 0) }
+func yamlStrNode(s string) *yaml.Node { return yamlQuotedIfNeeded(s, 0) }
 
-// flowStrNode is strNode for a value inside a flow map, where commas and
+// yamlFlowStrNode is yamlStrNode for a value inside a flow map, where commas and
 // colons need quotes too.
-func flowStrNode(s string) *yaml.Node { return quotedIfNeeded(s, yaml.FlowStyle) }
+func yamlFlowStrNode(s string) *yaml.Node { return yamlQuotedIfNeeded(s, yaml.FlowStyle) }
 
-func quotedIfNeeded(s string, style yaml.Style) *yaml.Node {
+func yamlQuotedIfNeeded(s string, style yaml.Style) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 	probe := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: style,
 		Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "k"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: s}}}
@@ -198,16 +198,16 @@ func quotedIfNeeded(s string, style yaml.Style) *yaml.Node {
 	return n
 }
 
-func intNode(i int64) *yaml.Node {
+func yamlIntNode(i int64) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(i, 10)}
 }
-func boolNode(b bool) *yaml.Node {
+func yamlBoolNode(b bool) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
 }
 
 // Stage returns the entry of stage n.
 func (p *Passport) stage(n int) *yaml.Node {
-	st := mapGet(p.root(), "stages")
+	st := yamlMapGet(p.root(), "stages")
 	if st == nil || st.Kind != yaml.SequenceNode {
 		return nil
 	}
@@ -215,7 +215,7 @@ func (p *Passport) stage(n int) *yaml.Node {
 		if e.Kind != yaml.MappingNode {
 			continue
 		}
-		if v := mapGet(e, "stage"); v != nil && v.Value == strconv.Itoa(n) {
+		if v := yamlMapGet(e, "stage"); v != nil && v.Value == strconv.Itoa(n) {
 			return e
 		}
 	}
@@ -232,7 +232,7 @@ func (p *Passport) RevisionRounds(n int) (rounds int, ok bool) {
 	if e == nil {
 		return 0, false
 	}
-	if v := mapGet(e, "revision_rounds"); v != nil {
+	if v := yamlMapGet(e, "revision_rounds"); v != nil {
 		r, _ := strconv.Atoi(v.Value)
 		return r, true
 	}
@@ -242,7 +242,7 @@ func (p *Passport) RevisionRounds(n int) (rounds int, ok bool) {
 // Skill returns the skill of stage n, or "".
 func (p *Passport) Skill(n int) string {
 	if e := p.stage(n); e != nil {
-		if v := mapGet(e, "skill"); v != nil {
+		if v := yamlMapGet(e, "skill"); v != nil {
 			return v.Value
 		}
 	}
@@ -391,19 +391,19 @@ func (p *Passport) ApplyCheckpoint(cp *Checkpoint, opts WriteBackOptions) (*Writ
 		var v *yaml.Node
 		switch x := kv[1].(type) {
 		case bool:
-			v = boolNode(x)
+			v = yamlBoolNode(x)
 		default:
-			v = flowStrNode(fmt.Sprint(x))
+			v = yamlFlowStrNode(fmt.Sprint(x))
 		}
-		gate.Content = append(gate.Content, strNode(kv[0].(string)), v)
+		gate.Content = append(gate.Content, yamlStrNode(kv[0].(string)), v)
 	}
-	mapSet(e, "gate", gate, spec.StageFieldOrder)
+	yamlMapSet(e, "gate", gate, spec.StageFieldOrder)
 	fail := cp.Record.Result == "FAIL"
 	wb.Status = spec.StageDelivered
 	if fail {
 		wb.Status = spec.StageGateFailed
 	}
-	mapSet(e, "status", strNode(wb.Status), spec.StageFieldOrder)
+	yamlMapSet(e, "status", yamlStrNode(wb.Status), spec.StageFieldOrder)
 	if !fail {
 		if err := p.deliver(e, opts.BaseDir); err != nil {
 			restore()
@@ -411,25 +411,25 @@ func (p *Passport) ApplyCheckpoint(cp *Checkpoint, opts WriteBackOptions) (*Writ
 		}
 	}
 	state := cp.Record.EvidenceState
-	mapSet(e, "evidence_state", strNode(state), spec.StageFieldOrder)
+	yamlMapSet(e, "evidence_state", yamlStrNode(state), spec.StageFieldOrder)
 	root := p.root()
-	mapSet(root, "evidence_state", strNode(state), nil)
+	yamlMapSet(root, "evidence_state", yamlStrNode(state), nil)
 	next := fmt.Sprintf(nextActionPass, cp.Stage)
 	if fail {
 		next = fmt.Sprintf(nextActionFail, cp.Stage)
 	}
-	mapSet(root, "next_action", strNode(next), nil)
-	mapSet(root, "updated", strNode(cp.TS), nil)
+	yamlMapSet(root, "next_action", yamlStrNode(next), nil)
+	yamlMapSet(root, "updated", yamlStrNode(cp.TS), nil)
 	if wb.Warnings, err = p.Validate(false); err != nil {
 		restore()
 		return nil, err
 	}
 	rev := int64(0)
-	if v := mapGet(root, "state_revision"); v != nil {
+	if v := yamlMapGet(root, "state_revision"); v != nil {
 		rev, _ = strconv.ParseInt(v.Value, 10, 64)
 	}
 	wb.Revision = rev + 1
-	mapSet(root, "state_revision", intNode(wb.Revision), nil)
+	yamlMapSet(root, "state_revision", yamlIntNode(wb.Revision), nil)
 	tree, err := p.Tree()
 	if err != nil {
 		restore()
@@ -439,22 +439,22 @@ func (p *Passport) ApplyCheckpoint(cp *Checkpoint, opts WriteBackOptions) (*Writ
 		restore()
 		return nil, err
 	}
-	mapSet(root, "state_hash", strNode(wb.StateHash), nil)
+	yamlMapSet(root, "state_hash", yamlStrNode(wb.StateHash), nil)
 	return wb, nil
 }
 
 // deliver fills artifacts and inputs_fingerprint of a delivered stage.
 func (p *Passport) deliver(e *yaml.Node, base string) error {
-	arts := mapGet(e, "artifacts")
+	arts := yamlMapGet(e, "artifacts")
 	if arts == nil || arts.Kind == yaml.SequenceNode && len(arts.Content) == 0 || arts.ShortTag() == "!!null" {
-		if out := mapGet(e, "output"); out != nil && out.Value != "" {
+		if out := yamlMapGet(e, "output"); out != nil && out.Value != "" {
 			if fi, err := os.Stat(filepath.Join(base, out.Value)); err == nil && fi.Mode().IsRegular() {
-				seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Content: []*yaml.Node{flowStrNode(out.Value)}}
-				mapSet(e, "artifacts", seq, spec.StageFieldOrder)
+				seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Content: []*yaml.Node{yamlFlowStrNode(out.Value)}}
+				yamlMapSet(e, "artifacts", seq, spec.StageFieldOrder)
 			}
 		}
 	}
-	deps := mapGet(e, "depends_on")
+	deps := yamlMapGet(e, "depends_on")
 	if deps == nil || deps.Kind != yaml.SequenceNode || len(deps.Content) == 0 {
 		return nil
 	}
@@ -468,7 +468,7 @@ func (p *Passport) deliver(e *yaml.Node, base string) error {
 		if up == nil {
 			continue
 		}
-		if a := mapGet(up, "artifacts"); a != nil && a.Kind == yaml.SequenceNode {
+		if a := yamlMapGet(up, "artifacts"); a != nil && a.Kind == yaml.SequenceNode {
 			for _, x := range a.Content {
 				paths = append(paths, x.Value)
 			}
@@ -478,7 +478,7 @@ func (p *Passport) deliver(e *yaml.Node, base string) error {
 	if err != nil {
 		return err
 	}
-	mapSet(e, "inputs_fingerprint", strNode(fp), spec.StageFieldOrder)
+	yamlMapSet(e, "inputs_fingerprint", yamlStrNode(fp), spec.StageFieldOrder)
 	return nil
 }
 

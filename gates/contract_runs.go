@@ -146,10 +146,10 @@ func GatherRun(ctx context.Context, s BindStore, arg string, now func() time.Tim
 	}
 	trees := map[digest.Digest]cas.Tree{}
 	ev.has = func(rel string) bool {
-		e, err := bundleEntry(ctx, s, info.Root, rel, trees)
+		e, err := bindBundleEntry(ctx, s, info.Root, rel, trees)
 		return err == nil && e.Mode != cas.ModeTree
 	}
-	mb, err := bundleRead(ctx, s, info.Root, verify.ManifestName, 64<<20, trees)
+	mb, err := bindBundleRead(ctx, s, info.Root, verify.ManifestName, 64<<20, trees)
 	if err != nil {
 		ev.Problems = append(ev.Problems, "manifest.json: "+err.Error())
 		return ev, nil
@@ -169,7 +169,7 @@ func GatherRun(ctx context.Context, s BindStore, arg string, now func() time.Tim
 			ev.Artifacts[name] = true
 		}
 	}
-	if rb, err := bundleRead(ctx, s, info.Root, "rigor/resources.json", 1<<20, trees); err == nil {
+	if rb, err := bindBundleRead(ctx, s, info.Root, "rigor/resources.json", 1<<20, trees); err == nil {
 		var rr spec.ResourcesRecord
 		if json.Unmarshal(rb, &rr) == nil && rr.Schema == spec.SchemaResources {
 			ev.WallMS, ev.HasWall = rr.Resources.WallMS, true
@@ -189,7 +189,7 @@ func gatherPair(ctx context.Context, s BindStore, p spec.SameSeedPair, opts Bind
 		if !filepath.IsAbs(loc) && opts.BaseDir != "" {
 			loc = filepath.Join(opts.BaseDir, loc)
 		}
-		if b, err := readSmall(loc, 64<<20); err == nil {
+		if b, err := bindReadSmall(loc, 64<<20); err == nil {
 			var rc struct {
 				Schema        string `json:"schema"`
 				First, Second string
@@ -222,7 +222,7 @@ func gatherPair(ctx context.Context, s BindStore, p spec.SameSeedPair, opts Bind
 	return pe, err
 }
 
-func readSmall(p string, limit int64) ([]byte, error) {
+func bindReadSmall(p string, limit int64) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -231,8 +231,8 @@ func readSmall(p string, limit int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, limit))
 }
 
-// bundleEntry finds the entry at the slash path rel below root.
-func bundleEntry(ctx context.Context, s verify.Store, root digest.Digest, rel string, trees map[digest.Digest]cas.Tree) (cas.Entry, error) {
+// bindBundleEntry finds the entry at the slash path rel below root.
+func bindBundleEntry(ctx context.Context, s verify.Store, root digest.Digest, rel string, trees map[digest.Digest]cas.Tree) (cas.Entry, error) {
 	cur := cas.Entry{Mode: cas.ModeTree, Digest: root}
 	clean := path.Clean(strings.TrimPrefix(rel, "./"))
 	if clean == "." || strings.HasPrefix(clean, "../") || strings.HasPrefix(clean, "/") {
@@ -259,8 +259,8 @@ func bundleEntry(ctx context.Context, s verify.Store, root digest.Digest, rel st
 	return cur, nil
 }
 
-func bundleRead(ctx context.Context, s verify.Store, root digest.Digest, rel string, limit int64, trees map[digest.Digest]cas.Tree) ([]byte, error) {
-	e, err := bundleEntry(ctx, s, root, rel, trees)
+func bindBundleRead(ctx context.Context, s verify.Store, root digest.Digest, rel string, limit int64, trees map[digest.Digest]cas.Tree) ([]byte, error) {
+	e, err := bindBundleEntry(ctx, s, root, rel, trees)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func checkRunClaims(a *contractAcc, c *spec.Contract, claim spec.RunClaim, run *
 	}
 	const fixRecord = "write what the store recorded (rigor show RUN), or record the run the contract means"
 	if len(run.Problems) > 0 {
-		a.critical(at("run_id"), "evidence.bundle_invalid", fmt.Sprintf("run=%s: %s", id, strings.Join(firstN(run.Problems, 3), "; ")),
+		a.critical(at("run_id"), "evidence.bundle_invalid", fmt.Sprintf("run=%s: %s", id, strings.Join(bindFirstN(run.Problems, 3), "; ")),
 			fmt.Sprintf("the bundle of run %s does not verify (%d problems), so it backs no claim", id, len(run.Problems)),
 			"run rigor verify "+id+" and repair or rerun")
 	}
@@ -350,7 +350,7 @@ func checkRunClaims(a *contractAcc, c *spec.Contract, claim spec.RunClaim, run *
 	term, _ := rs["termination"].(map[string]any)
 	if v, present := term["exit_code"]; present && v != nil {
 		if n, ok := spec.JSONInt(v); !ok || run.ExitCode == nil || int64(*run.ExitCode) != n {
-			mismatch("termination.exit_code", "evidence.exit_code_mismatch", spec.JSONText(v), intText(run.ExitCode), fixRecord)
+			mismatch("termination.exit_code", "evidence.exit_code_mismatch", spec.JSONText(v), bindIntText(run.ExitCode), fixRecord)
 		}
 	}
 	if claim.HasAttempt && run.Attempt > 0 && claim.Attempt != run.Attempt {
@@ -423,14 +423,14 @@ func (r *RunEvidence) present(item string) bool {
 	return r.has(item) || r.has("rigor/outputs/"+item)
 }
 
-func intText(p *int) string {
+func bindIntText(p *int) string {
 	if p == nil {
 		return "null"
 	}
 	return fmt.Sprint(*p)
 }
 
-func firstN(s []string, n int) []string {
+func bindFirstN(s []string, n int) []string {
 	if len(s) > n {
 		return s[:n]
 	}

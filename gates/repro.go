@@ -23,9 +23,9 @@ const (
 // ReproProducer is the producer of the repro gate's findings.
 const ReproProducer = "experiment-coding"
 
-// unsafeClasses are the review classes the unsafe_scan gate reports, as
+// reproUnsafeClasses are the review classes the unsafe_scan gate reports, as
 // warnings: at the research checkpoint security problems do not block.
-var unsafeClasses = []string{ClassSecret, ClassOSSystem, ClassShellTrue, ClassEvalExec, ClassSQLConcat,
+var reproUnsafeClasses = []string{ClassSecret, ClassOSSystem, ClassShellTrue, ClassEvalExec, ClassSQLConcat,
 	ClassBareExcept, ClassSyntaxError, ClassReadError}
 
 // ReproOptions tune [Repro]. The zero value is ready to use.
@@ -215,9 +215,9 @@ func (e *reproEval) leakage(a *contractAcc) *reproSkip {
 	if split != nil && split.Available {
 		for _, r := range split.Rows {
 			if r.Severity == SplitHigh {
-				a.critical(splitLoc(r), "leakage."+r.Check, "", r.Detail, splitFixes[r.Check])
+				a.critical(splitRowLoc(r), "leakage."+r.Check, "", r.Detail, splitFixes[r.Check])
 			} else {
-				a.warning(splitLoc(r), "leakage."+r.Check, "", r.Detail, splitFixes[r.Check])
+				a.warning(splitRowLoc(r), "leakage."+r.Check, "", r.Detail, splitFixes[r.Check])
 			}
 		}
 	}
@@ -246,7 +246,7 @@ func (e *reproEval) reproducible(a *contractAcc) *reproSkip {
 			warn = append(warn, line)
 		}
 	}
-	evidence := fmt.Sprintf("用到框架=%s;GPU迹象=%s;DataLoader=%s", strings.Join(s.Frameworks, ","), pyBool(s.UsesGPU), pyBool(s.UsesDataLoader))
+	evidence := fmt.Sprintf("用到框架=%s;GPU迹象=%s;DataLoader=%s", strings.Join(s.Frameworks, ","), reproPyBool(s.UsesGPU), reproPyBool(s.UsesDataLoader))
 	switch {
 	case len(crit) > 0:
 		a.critical(e.p+":reproducible", "reproducible.incomplete_seed", evidence,
@@ -260,7 +260,7 @@ func (e *reproEval) reproducible(a *contractAcc) *reproSkip {
 	return nil
 }
 
-func pyBool(b bool) string {
+func reproPyBool(b bool) string {
 	if b {
 		return "True"
 	}
@@ -287,7 +287,7 @@ func (e *reproEval) unsafeScan(a *contractAcc) *reproSkip {
 		return &reproSkip{note: "no code to scan"}
 	}
 	for _, f := range e.review {
-		if slices.Contains(unsafeClasses, f.Gate) {
+		if slices.Contains(reproUnsafeClasses, f.Gate) {
 			a.warning(reproLoc(f.Loc), "unsafe."+f.Gate, f.Evidence, f.Issue, f.Fix)
 		}
 	}

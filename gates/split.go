@@ -199,7 +199,7 @@ func SplitReport(rows []SplitRow, target string) spec.Report {
 		default:
 			g.Status, g.Severity = spec.GateWarn, spec.SeverityMinor
 		}
-		g.Findings = []spec.Finding{{Loc: splitLoc(row), Issue: row.Detail, Fix: splitFixes[row.Check], Rule: row.Check}}
+		g.Findings = []spec.Finding{{Loc: splitRowLoc(row), Issue: row.Detail, Fix: splitFixes[row.Check], Rule: row.Check}}
 		r.Gates = append(r.Gates, g)
 	}
 	if len(r.Gates) == 0 {
@@ -210,7 +210,7 @@ func SplitReport(rows []SplitRow, target string) spec.Report {
 	return r
 }
 
-func splitLoc(row SplitRow) string {
+func splitRowLoc(row SplitRow) string {
 	if len(row.Columns) == 0 {
 		return "(rows)"
 	}

@@ -45,6 +45,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 	root.AddCommand(
 		newAddCmd(g),
 		newCatCmd(g),
+		newCheckCmd(g),
 		newCheckpointCmd(g),
 		newCompareCmd(g),
 		newDiffCmd(g),
