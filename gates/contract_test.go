@@ -840,3 +840,34 @@ func TestContractReportEncodes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckContract checks that no contract, however malformed below its
+// top level, crashes a gate: each finding is a rule, never
+// gate_runner.exception, and the report always validates.
+func FuzzCheckContract(f *testing.F) {
+	for _, name := range []string{"good.json", "fail_closed.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "contract", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"experiment_spec": {"dag_nodes": [{"node_id": "a", "depends_on": "a"}, 3], "budget": []}, "run_status": [], "reproducibility": {"levels": null, "same_seed_runs": {}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := spec.DecodeContract(data)
+		if err != nil {
+			return
+		}
+		r := CheckContract(c, ContractOptions{Now: func() time.Time { return contractNow }})
+		if err := r.Validate(); err != nil {
+			t.Fatalf("report does not validate: %v", err)
+		}
+		for _, g := range r.Findings.Gates {
+			for _, x := range g.Findings {
+				if x.Rule == "gate_runner.exception" {
+					t.Fatalf("gate %s crashed: %s", g.Gate, x.Evidence)
+				}
+			}
+		}
+	})
+}
