@@ -611,10 +611,10 @@ func saMakePlan(src *saSource, sp SplitSpec, st *saPass1Stats, opts SplitOptions
 	}
 	// Each row costs about 100 bytes in the hash tables of its partition
 	// (its exact key, the near key, split masks and counts).
-	p.parts = int(min(max(1, (st.rows*100+opts.MemoryBudget-1)/opts.MemoryBudget), 4096))
+	p.parts = int(min(max(1, (st.rows*100+opts.MemoryBudget-1)/opts.MemoryBudget), saMaxParts))
 	if p.group >= 0 {
 		avg := st.cols[p.group].keyBytes / max(st.cols[p.group].nonNA, 1)
-		p.groupParts = int(min(max(1, (st.cols[p.group].nonNA*(80+avg)+opts.MemoryBudget-1)/opts.MemoryBudget), 4096))
+		p.groupParts = int(min(max(1, (st.cols[p.group].nonNA*(80+avg)+opts.MemoryBudget-1)/opts.MemoryBudget), saMaxParts))
 	}
 	if p.target >= 0 {
 		p.tme = newSATME(src, st, p, opts.MemoryBudget/4)
@@ -655,6 +655,11 @@ func saBin(edges []float64, v float64) int32 {
 	return int32(i)
 }
 
+// saMaxParts caps the partitions of one spill, so that the open spill
+// files stay well under the usual limit of 1024 descriptors; a budget so
+// small that more would be needed then gets partitions larger than it.
+const saMaxParts = 400
+
 // saRecSize is the size of one spilled row: the exact key (16 bytes), the
 // near key (8) and the split (1).
 const saRecSize = 25
@@ -668,7 +673,7 @@ func saPass2(ctx context.Context, src *saSource, sp SplitSpec, st *saPass1Stats,
 		}
 		defer os.RemoveAll(dir)
 	}
-	rows, err := newSASpill(dir, "rows", p.parts, st.rows*saRecSize)
+	rows, err := newSASpill(dir, "rows", p.parts, st.rows*saRecSize, opts.MemoryBudget)
 	if err != nil {
 		return nil, err
 	}
@@ -676,7 +681,7 @@ func saPass2(ctx context.Context, src *saSource, sp SplitSpec, st *saPass1Stats,
 	var groups *saSpill
 	if p.group >= 0 {
 		gc := &st.cols[p.group]
-		if groups, err = newSASpill(dir, "groups", p.groupParts, gc.keyBytes+2*gc.nonNA); err != nil {
+		if groups, err = newSASpill(dir, "groups", p.groupParts, gc.keyBytes+2*gc.nonNA, opts.MemoryBudget); err != nil {
 			return nil, err
 		}
 		defer groups.close()
@@ -802,7 +807,10 @@ type saSpill struct {
 	ws    []*bufio.Writer
 }
 
-func newSASpill(dir, name string, parts int, size int64) (*saSpill, error) {
+// newSASpill makes parts partitions; size is the expected total (the
+// in-memory buffer's capacity), and the file buffers of all partitions
+// together take at most an eighth of budget (4 to 64 KiB each).
+func newSASpill(dir, name string, parts int, size, budget int64) (*saSpill, error) {
 	s := &saSpill{n: make([]int, max(parts, 1))}
 	if parts <= 1 {
 		s.mem = bytes.NewBuffer(make([]byte, 0, size+16))
@@ -815,7 +823,7 @@ func newSASpill(dir, name string, parts int, size int64) (*saSpill, error) {
 			return nil, err
 		}
 		s.files = append(s.files, f)
-		s.ws = append(s.ws, bufio.NewWriterSize(f, 64<<10))
+		s.ws = append(s.ws, bufio.NewWriterSize(f, int(min(max(budget/8/int64(parts), 4<<10), 64<<10))))
 	}
 	return s, nil
 }
