@@ -64,6 +64,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newRefCmd(g),
 		newRemoteCmd(g),
 		newRerouteCmd(g),
+		newRerunCmd(g),
 		newRunCmd(g),
 		newRunsCmd(g),
 		newShowCmd(g),
