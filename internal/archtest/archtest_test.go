@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"remote":      {"cas", "spec", "verify", "internal/*"},
 	"remote/*":    {"cas", "spec", "verify", "remote", "internal/*"},
 	"scaffold":    {"spec", "internal/*"},
+	"serve":       {"cas", "spec", "verify", "internal/*"},
 }
 
 // osExecAllowed are the packages that may start processes.

@@ -1,0 +1,300 @@
+package serve
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/rigor-dev/rigor/cas"
+	"github.com/rigor-dev/rigor/verify"
+)
+
+// blobBuf is the size of the reads and writes of a blob download.
+const blobBuf = 256 << 10
+
+// serveBlob streams object {digest} (GET and HEAD), whole or one byte
+// range, verified while it is read. See the package documentation,
+// "Blob downloads".
+func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request) {
+	d, err := cas.ParseDigest(r.PathValue("digest"))
+	if err == nil && d.Algorithm() != cas.BLAKE3 {
+		err = fmt.Errorf("%s: %w (objects are named by their blake3 digest)", d, cas.ErrUnsupported)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name, err := downloadName(r.URL.Query().Get("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	sess, err := s.pool.acquire(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer s.pool.release(sess)
+	info, err := sess.st.Stat(ctx, d)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("ETag", `"`+d.String()+`"`)
+	h.Set("Digest", d.String())
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	// The content is never rendered by the browser: a stored HTML file
+	// must not run as this origin's page.
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	if info.Kind == cas.KindTree {
+		h.Set("X-Rigor-Kind", "tree")
+	} else {
+		h.Set("X-Rigor-Kind", "blob")
+	}
+	disp := "attachment"
+	if name == "" {
+		name = strings.ReplaceAll(d.String(), ":", "-")
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name}))
+	if sum, ok := sha256Of(ctx, sess.st, d); ok {
+		// RFC 9530: lets a client check the bytes with a hash its standard
+		// library has.
+		h.Set("Repr-Digest", "sha-256=:"+sum+":")
+	}
+	if match := r.Header.Get("If-None-Match"); match != "" && etagMatch(match, d) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+
+	start, end, partial, err := parseRange(r.Header.Get("Range"), info.Size)
+	if err != nil {
+		h.Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
+		h.Del("Content-Disposition")
+		s.fail(w, r, &statusError{code: http.StatusRequestedRangeNotSatisfiable, msg: err.Error()})
+		return
+	}
+	if ir := r.Header.Get("If-Range"); partial && ir != "" && !etagMatch(ir, d) {
+		start, end, partial = 0, info.Size, false
+	}
+	length := end - start
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	code := http.StatusOK
+	if partial {
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, info.Size))
+		code = http.StatusPartialContent
+	}
+	if r.Method == http.MethodHead {
+		w.WriteHeader(code)
+		return
+	}
+	rc, err := sess.st.Open(ctx, d)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	if err := streamVerified(ctx, w, code, rc, start, length); err != nil {
+		var pre *preHeaderError
+		if errors.As(err, &pre) {
+			s.fail(w, r, pre.err)
+			return
+		}
+		if s.opts.Logf != nil && ctx.Err() == nil {
+			s.opts.Logf("GET %s: aborted: %v", r.URL.Path, err)
+		}
+		// The status line is out: the only way left to tell the client
+		// is to cut the response short of its Content-Length.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// preHeaderError is a failure before any byte of the response was sent.
+type preHeaderError struct{ err error }
+
+func (e *preHeaderError) Error() string { return e.err.Error() }
+
+// streamVerified copies bytes [start, start+length) of rc to w, reading
+// rc from its start (a cas reader verifies from the start). The last
+// buffer of the range is held back until rc has been read to its end, so
+// that the whole object has matched its digest before the response is
+// complete: on a mismatch the client gets a response short of its
+// Content-Length, never a complete one with wrong bytes. The status is
+// written after the first read, so that damage found before any byte is
+// sent gives a proper error status (a *preHeaderError).
+func streamVerified(ctx context.Context, w http.ResponseWriter, code int, rc io.Reader, start, length int64) error {
+	bufs := [2][]byte{make([]byte, blobBuf), make([]byte, blobBuf)}
+	var held []byte // read, in range, not yet written: a part of bufs[cur^1]
+	cur := 0        // the buffer the next read fills
+	var pos int64   // offset of the next byte read
+	end := start + length
+	wrote := false
+	flush := func() error {
+		if !wrote {
+			w.WriteHeader(code)
+			wrote = true
+		}
+		if len(held) == 0 {
+			return nil
+		}
+		_, err := w.Write(held)
+		held = nil
+		return err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		buf := bufs[cur]
+		n, err := io.ReadFull(rc, buf)
+		if n > 0 {
+			lo, hi := max(start-pos, 0), min(end-pos, int64(n))
+			pos += int64(n)
+			if lo < hi {
+				if err := flush(); err != nil {
+					return err
+				}
+				held = buf[lo:hi]
+				cur ^= 1
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			// The reader reached its end: the whole object matched.
+			return flush()
+		case !wrote:
+			return &preHeaderError{err: err}
+		default:
+			return err
+		}
+	}
+}
+
+// parseRange parses a Range header for an object of size bytes: at most
+// one range, "bytes=a-b", "bytes=a-" or "bytes=-n". It returns the
+// half-open interval and whether the response is partial. An end past the
+// object is cut to its size (RFC 9110); a malformed range, one that
+// starts past the end, several ranges, or numbers that do not fit in 63
+// bits are errors (416).
+func parseRange(h string, size int64) (start, end int64, partial bool, err error) {
+	if h == "" {
+		return 0, size, false, nil
+	}
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if !ok {
+		return 0, 0, false, fmt.Errorf("range %q: only bytes ranges are served", clip(h))
+	}
+	spec = strings.TrimSpace(spec)
+	if strings.Contains(spec, ",") {
+		return 0, 0, false, fmt.Errorf("range %q: one range per request", clip(h))
+	}
+	first, last, ok := strings.Cut(spec, "-")
+	if !ok {
+		return 0, 0, false, fmt.Errorf("range %q is not bytes=FIRST-LAST", clip(h))
+	}
+	num := func(s string) (int64, error) {
+		if s == "" || len(s) > 19 || strings.TrimLeft(s, "0123456789") != "" {
+			return 0, fmt.Errorf("range %q: %q is not a byte offset", clip(h), clip(s))
+		}
+		return strconv.ParseInt(s, 10, 64)
+	}
+	switch {
+	case first == "":
+		n, err := num(last)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if n == 0 {
+			return 0, 0, false, fmt.Errorf("range %q asks for no bytes", clip(h))
+		}
+		return max(size-n, 0), size, true, nil
+	default:
+		a, err := num(first)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if a >= size {
+			return 0, 0, false, fmt.Errorf("range %q starts at or past the end of the %d bytes", clip(h), size)
+		}
+		b := size - 1
+		if last != "" {
+			if b, err = num(last); err != nil {
+				return 0, 0, false, err
+			}
+			if b < a {
+				return 0, 0, false, fmt.Errorf("range %q ends before it starts", clip(h))
+			}
+			b = min(b, size-1)
+		}
+		return a, b + 1, true, nil
+	}
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// etagMatch reports whether an If-None-Match or If-Range value names d.
+func etagMatch(h string, d digest.Digest) bool {
+	for _, t := range strings.Split(h, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == `"`+d.String()+`"` {
+			return true
+		}
+	}
+	return false
+}
+
+// downloadName checks the ?name= of a download: a file name for the
+// Content-Disposition header, without path separators or control bytes.
+func downloadName(n string) (string, error) {
+	if n == "" {
+		return "", nil
+	}
+	if len(n) > 255 || strings.ContainsAny(n, "/\\") || n == "." || n == ".." {
+		return "", fmt.Errorf("name %q: %w (a file name without / or \\)", clip(n), ErrBadRequest)
+	}
+	for _, c := range n {
+		if c < 0x20 || c == 0x7f {
+			return "", fmt.Errorf("name %q: %w (no control characters)", clip(n), ErrBadRequest)
+		}
+	}
+	return n, nil
+}
+
+// sha256Of returns the base64 SHA-256 of blob d from the store's SHA-256
+// index, which ingest fills; ok is false when it has none.
+func sha256Of(ctx context.Context, idx cas.Indexer, d digest.Digest) (string, bool) {
+	var hexSum string
+	key := []byte(d.String())
+	err := idx.ScanIndex(ctx, verify.SHA256Index, key, func(k, v []byte) error {
+		if string(k) == string(key) {
+			hexSum = string(v)
+		}
+		return nil
+	})
+	if err != nil || len(hexSum) != 64 {
+		return "", false
+	}
+	raw, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return "", false
+	}
+	return base64.StdEncoding.EncodeToString(raw), true
+}
