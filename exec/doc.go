@@ -127,8 +127,10 @@
 //
 // The manifest cannot hold its own digest, so the run's identity is the
 // digest of the root tree; [Result].Root and the ref hold it. The manifest's
-// "rigor" member adds the attempt, ref, code tree digest, config digest and
-// resources. The manifest's command is argv through spec.StripSecretArgs
+// "rigor" member adds the attempt, ref, code tree digest, config digest,
+// resources, the layout (the absolute code root and config path, which a
+// rerun needs to lay the run out again) and, for a rerun, "rerun"
+// (spec.RerunInfo). The manifest's command is argv through spec.StripSecretArgs
 // (secret flags and their values removed, as Light requires);
 // rigor/run.json keeps the flags with their values replaced
 // (spec.RedactArgv). environment.json leaves out RIGOR_RUN_ID,
@@ -161,6 +163,21 @@
 // under "sha256:<hex>" too. [FindRun] resolves a ref, a run id (through the
 // runs index) or a root digest prefix; [ReadManifest] and [BundleFiles]
 // read a stored bundle, the latter for spec.CheckRunManifest.
+//
+// # Reruns
+//
+// [Rerun] reproduces a recorded run from its bundle alone: in a fresh
+// directory it restores the code tree (checked file by file against the
+// manifest's SHA-256), each input from the store by digest and the config
+// as written, at the places they had relative to each other, and runs the
+// recorded argv with the recorded environment variables as a new attempt of
+// the same row and seed. That attempt reuses the recorded code identity,
+// checks config and inputs against the record, compares the environment
+// probe with the recorded environment (spec.EnvDrift) and records the repro
+// level it establishes (spec.RerunLevel); its reproducibility.pair_id is
+// the original's run id and its comparison_role "rerun". Comparing the
+// outputs is left to verify.Compare; [FirstByteDiff] locates the first
+// differing byte of two bundle files.
 //
 // # Resources
 //

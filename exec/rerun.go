@@ -252,13 +252,17 @@ func Rerun(ctx context.Context, open OpenStore, run string, opts RerunOptions) (
 		return RerunResult{}, err
 	}
 	b, err := loadBundle(ctx, s, run)
+	var env []string
+	if err == nil {
+		env, err = recordedEnv(b.env.Env, opts.Env)
+	}
 	var lay *layout
 	if err == nil {
 		lay, err = b.lay(ctx, s, wd.path)
 	}
 	var venv *venvResult
 	if err == nil && opts.CleanEnv {
-		venv, err = buildVenv(ctx, s, b.env, filepath.Join(wd.path, helperDir, "venv"), b.baseEnvForVenv(), pythonOf(b.run.Argv))
+		venv, err = buildVenv(ctx, s, b.env, filepath.Join(wd.path, helperDir, "venv"), env, pythonOf(b.run.Argv))
 	}
 	if cerr := s.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -266,10 +270,7 @@ func Rerun(ctx context.Context, open OpenStore, run string, opts RerunOptions) (
 	if err != nil {
 		return RerunResult{}, err
 	}
-	o, err := b.options(lay, opts, venv)
-	if err != nil {
-		return RerunResult{}, err
-	}
+	o := b.options(lay, opts, env, venv)
 	res := RerunResult{Original: RunName{RunID: b.manifest.RunID, Ref: b.ref(), Root: b.root}, Notes: b.notes}
 	if venv != nil {
 		res.Notes = append(res.Notes, venv.note)
@@ -742,24 +743,8 @@ func lookupEnv(env []string, name string) (string, bool) {
 	return "", false
 }
 
-// baseEnvForVenv is the environment the virtual environment is built
-// with: the recorded variables without credentials.
-func (b *recordedBundle) baseEnvForVenv() []string {
-	var env []string
-	for _, v := range b.env.Env {
-		if !v.Redacted {
-			env = append(env, v.Name+"="+v.Value)
-		}
-	}
-	return env
-}
-
 // options are the options of the rerun's [Run].
-func (b *recordedBundle) options(l *layout, o RerunOptions, venv *venvResult) (Options, error) {
-	env, err := recordedEnv(b.env.Env, o.Env)
-	if err != nil {
-		return Options{}, err
-	}
+func (b *recordedBundle) options(l *layout, o RerunOptions, env []string, venv *venvResult) Options {
 	argv := make([]string, len(b.run.Argv))
 	for i, a := range b.run.Argv {
 		argv[i] = l.arg(a)
@@ -768,8 +753,9 @@ func (b *recordedBundle) options(l *layout, o RerunOptions, venv *venvResult) (O
 		if pythonOf(argv) != "" {
 			argv[0] = venv.python
 		}
+		path := envValue(env, "PATH")
 		env = withoutVars(env, []string{"PATH", "VIRTUAL_ENV", "PYTHONHOME"})
-		env = append(env, "PATH="+venv.bin+string(filepath.ListSeparator)+envValue(b.baseEnvForVenv(), "PATH"), "VIRTUAL_ENV="+venv.dir)
+		env = append(env, "PATH="+venv.bin+string(filepath.ListSeparator)+path, "VIRTUAL_ENV="+venv.dir)
 	}
 	m := b.manifest
 	seed := m.Seed.Value
@@ -800,7 +786,7 @@ func (b *recordedBundle) options(l *layout, o RerunOptions, venv *venvResult) (O
 			info: spec.RerunInfo{Of: m.RunID, Ref: b.ref(), Root: b.root, CleanEnv: venv != nil},
 			code: code, env: b.env, configSHA: configSHA, inputSHA: inputSHA, strict: o.StrictEnv,
 		},
-	}, nil
+	}
 }
 
 // command rewrites the absolute paths of a recorded shell command
