@@ -93,8 +93,16 @@ type Store struct {
 
 	// written counts value bytes written since the value log mappings were
 	// last trimmed; see noteWritten.
-	written  atomic.Int64
-	trimming atomic.Bool
+	written   atomic.Int64
+	unchecked atomic.Int64
+	trimming  atomic.Bool
+	// Prefaulting the value log file being written (see prefault):
+	// fileWritten counts value bytes since popFid appeared, popDone how
+	// far it is prefaulted; bg runs the prefaults, and Close waits.
+	fileWritten atomic.Int64
+	popFid      uint64
+	popDone     uintptr
+	bg          sync.WaitGroup
 
 	// known remembers the size and kind of objects this Store committed or
 	// checked, so that PutTree need not read their records again; see
@@ -328,13 +336,22 @@ const trimEvery = 64 << 20
 // noteWritten records that n bytes of values were committed. The caller
 // holds s.enter and s.gcMu shared (see trimValueLog).
 func (s *Store) noteWritten(n int) {
-	if s.written.Add(int64(n)) < trimEvery || !s.trimming.CompareAndSwap(false, true) {
+	s.fileWritten.Add(int64(n))
+	trim := s.written.Add(int64(n)) >= trimEvery
+	if (!trim && s.unchecked.Add(int64(n)) < checkEvery) || !s.trimming.CompareAndSwap(false, true) {
 		return
 	}
-	s.written.Store(0)
-	s.trimValueLog()
+	if trim {
+		s.written.Store(0)
+	}
+	s.unchecked.Store(0)
+	s.trimValueLog(trim)
 	s.trimming.Store(false)
 }
+
+// checkEvery: after this many bytes of values written, Put looks for a
+// new value log file to prefault (see populate).
+const checkEvery = 4 << 20
 
 // valueThreshold: values at least this long go to Badger's value log.
 const valueThreshold = 1 << 10
@@ -374,6 +391,7 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	statErr := s.flushStats()
+	s.bg.Wait()
 	err := s.db.Close()
 	if s.codec != nil {
 		s.codec.close()

@@ -3,4 +3,4 @@
 package cas
 
 // trimValueLog is a no-op where the value log mappings cannot be found.
-func (s *Store) trimValueLog() {}
+func (s *Store) trimValueLog(trim bool) {}
