@@ -18,6 +18,7 @@
 //	src/study/model.py               a standard-library baseline
 //	src/study/train.py               entity-grouped cross-validation
 //	tests/                           gold, property, metamorphic, train-only-fit tests
+//	rigor-check.yaml                 what rigor check runs: gates, tests, runs
 //	.pre-commit-config.yaml          ruff, hygiene hooks and rigor's gates
 //	.github/workflows/ci.yml         the tests, then rigor check
 //	.gitignore

@@ -110,7 +110,7 @@ func TestRenderFiles(t *testing.T) {
 	want := []string{
 		".github/workflows/ci.yml", ".gitignore", ".pre-commit-config.yaml", "PLAN.md", "README.md",
 		"configs/experiment.example.json", "configs/experiment.schema.json", "data/input.csv",
-		"pyproject.toml", "src/study/__init__.py", "src/study/experiment_contracts.py",
+		"pyproject.toml", "rigor-check.yaml", "src/study/__init__.py", "src/study/experiment_contracts.py",
 		"src/study/model.py", "src/study/reproducibility.py", "src/study/train.py",
 		"tests/conftest.py", "tests/test_experiment_contracts.py", "tests/test_reproducibility.py",
 		"tests/test_train.py", "train.py",

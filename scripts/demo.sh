@@ -36,7 +36,10 @@ if [ -z "${RIGOR:-}" ]; then
 	(cd "$ROOT" && go build -o bin/rigor ./cmd/rigor)
 fi
 RIGOR=$(cd "$(dirname "$RIGOR")" && pwd)/$(basename "$RIGOR")
-rigor() { "$RIGOR" "$@"; }
+# rigor on PATH, for the steps and for the commands the checkpoint runs.
+mkdir -p "$DEMO/bin"
+ln -s "$RIGOR" "$DEMO/bin/rigor"
+export PATH="$DEMO/bin:$PATH"
 if ! "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 8)' 2>/dev/null; then
 	echo "demo: $PYTHON is not Python 3.8 or later; set PYTHON" >&2
 	exit 2
@@ -48,7 +51,7 @@ fi
 step() {
 	local id=$1 want=$2 title=$3
 	shift 4
-	printf '\n== %s\n$ %s\n' "$title" "$*"
+	printf '\n== %s\n$ %s\n' "$title" "$(quote "$@")"
 	local got=0
 	set +e
 	"$@" >"$LOGS/$id.log" 2>&1
@@ -60,6 +63,18 @@ step() {
 		printf '\ndemo: step %s exited %s, expected %s (log: %s)\n' "$id" "$got" "$want" "$LOGS/$id.log" >&2
 		exit 1
 	fi
+}
+
+# quote ARGS...: the command line as a shell would read it back.
+quote() {
+	local a out=""
+	for a in "$@"; do
+		case $a in
+		*[!A-Za-z0-9_./:=,@+-]* | "") a="'${a//\'/\'\\\'\'}'" ;;
+		esac
+		out="$out${out:+ }$a"
+	done
+	printf '%s' "$out"
 }
 
 # has COMMAND...: whether this rigor has the (sub)command.
@@ -163,11 +178,30 @@ SPEC
 		rigor gate repro --report findings/repro.json --spec repro_spec.json
 else skip gate-repro "gate repro" "gate repro"; fi
 cd "$DEMO/project"
+if has gate contract; then
+	# The execution contract: what was planned, what ran, how far it
+	# reproduced, and the decision; the run's part is drafted from the store.
+	step contract-draft 0 "draft the execution contract from the store (write_contract.py)" -- \
+		"$PYTHON" write_contract.py --run "$A1" --pair "$A2" --out contract.json
+	step gate-contract 0 "gate contract --runs: every claim checked against the stored runs" -- \
+		rigor gate contract --runs --spec contract.json --report ../findings/contract.json
+else
+	skip contract-draft "draft the execution contract" "gate contract"
+	skip gate-contract "gate contract" "gate contract"
+fi
 if has checkpoint; then
-	step checkpoint 0 "checkpoint: every gate's findings in one record" -- rigor checkpoint
+	# Stage 6 of the project's Light passport (.light/passport.yaml): the
+	# gates' reports, and the same-seed comparison run again as a gate.
+	reports=""
+	for g in contract review seeds leakage split repro; do
+		[ -f "../findings/$g.json" ] && reports="$reports${reports:+,}../findings/$g.json"
+	done
+	step checkpoint 0 "checkpoint stage 6: the gates and the same-seed pair, written to the passport" -- \
+		rigor checkpoint --stage 6 --findings "$reports" --gate "same_seed_exact=rigor compare $A1 $A2" \
+		--ts "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --write --report ../findings/checkpoint.json
 else skip checkpoint "checkpoint" checkpoint; fi
 if has check; then
-	step check 0 "check: the gates and the recorded runs, as CI runs them" -- rigor check
+	step check 0 "check: the whole stage-6 sequence in one command, as CI runs it (rigor-check.yaml)" -- rigor check
 else skip check "check" check; fi
 if has export; then
 	mkdir -p "$DEMO/export"
@@ -185,9 +219,17 @@ ok() { awk -F'\t' -v id="$1" '$1==id && $2==$3 && $2!="skip" {found=1} END {exit
 	ok diff &&
 		printf '  diff       seed 7 against seed 42: config seed, fold assignment, predictions and metrics differ\n'
 	ok gate-leakage-leaky &&
-		printf '  gates      the example passes; examples/leaky fails the leakage gate (exit 4)\n'
+		printf '  gates      review, seeds, leakage, split and repro pass; examples/leaky fails leakage (exit 4)\n'
+	ok gate-contract &&
+		printf '  contract   every claim backed by the store; one limitation: no cache is declared\n'
+	ok check &&
+		printf '  check      the stage-6 sequence passes (rigor-check.yaml)\n'
 	printf '  project    %s (a git repository; the example code and data)\n' "$DEMO/project"
 	printf '  store      %s\n' "$DEMO/project/.rigor"
+	ok checkpoint &&
+		printf '  passport   %s (stage 6 delivered, with its gate record)\n' "$DEMO/project/.light/passport.yaml"
+	[ -d "$DEMO/findings" ] &&
+		printf '  findings   %s/*.json (light.findings.v1 of each gate and the checkpoint)\n' "$DEMO/findings"
 	printf '  outputs    %s/<run>/ (each run'"'"'s RIGOR_OUT: predictions.csv, raw_metrics.jsonl, folds.csv)\n' "$OUT"
 	[ -d "$DEMO/export/$A1" ] && printf '  export     %s\n' "$DEMO/export/$A1"
 	printf '  logs       %s/<step>.log; exit statuses in %s\n' "$LOGS" "$DEMO/steps.tsv"

@@ -35,6 +35,8 @@ var demoSteps = []struct {
 	{"gate-leakage-leaky", "4", []string{"gate", "leakage"}},
 	{"gate-split", "0", []string{"gate", "split"}},
 	{"gate-repro", "0", []string{"gate", "repro"}},
+	{"contract-draft", "0", []string{"gate", "contract"}},
+	{"gate-contract", "0", []string{"gate", "contract"}},
 	{"checkpoint", "0", []string{"checkpoint"}},
 	{"check", "0", []string{"check"}},
 	{"export", "0", []string{"export"}},
@@ -150,7 +152,19 @@ func TestDemo(t *testing.T) {
 	contains("gate-leakage-leaky", "leak")
 	contains("gate-split", "verdict: **pass**")
 	contains("gate-repro", "verdict: **pass**")
-	for _, g := range []string{"review", "seeds", "leakage", "split", "repro"} {
+	contains("contract-draft", "wrote contract.json: the contract of "+a1)
+	contains("gate-contract", "advancement: **ALLOW_WITH_LIMITATIONS**", "| run_evidence | pass |", "| declared_decision | pass |")
+	contains("checkpoint", "stage status written: delivered", "| contract.json | warn |", "| same_seed_exact | pass |")
+	contains("check", "stage passes", "compare     1 pairs", "verify      3 runs")
+	if ran["checkpoint"] {
+		passport := readAll(t, filepath.Join(demo, "project", ".light", "passport.yaml"))
+		for _, w := range []string{"status: delivered", "result: WARN", "state_revision: 2", "same_seed_exact"} {
+			if !strings.Contains(passport, w) {
+				t.Errorf("the passport lacks %q after the checkpoint:\n%s", w, passport)
+			}
+		}
+	}
+	for _, g := range []string{"contract", "review", "seeds", "leakage", "split", "repro", "checkpoint"} {
 		if ran["gate-"+g] && !strings.Contains(readAll(t, filepath.Join(demo, "findings", g+".json")), `"light.findings.v1"`) {
 			t.Errorf("gate %s wrote no light.findings.v1 report to findings/%s.json", g, g)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rigor-dev/rigor/gates"
 	"github.com/rigor-dev/rigor/scaffold"
 )
 
@@ -108,6 +109,21 @@ func TestExampleConfigsPinTheirInputs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestExamplePassport checks that the stdlib example's Light passport is
+// valid, state_hash included, so that the demo's checkpoint can write to it.
+func TestExamplePassport(t *testing.T) {
+	p, err := gates.ParsePassport([]byte(readAll(t, filepath.Join(repoRoot(t), "examples", "stdlib", ".light", "passport.yaml"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Validate(true); err != nil {
+		t.Errorf("examples/stdlib/.light/passport.yaml: %v", err)
+	}
+	if !p.HasStage(6) {
+		t.Errorf("examples/stdlib/.light/passport.yaml has no stage 6")
 	}
 }
 

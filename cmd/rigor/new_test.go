@@ -88,6 +88,28 @@ func TestNewProjectPytest(t *testing.T) {
 		}
 	}
 
+	// rigor check, as the generated CI runs it: gates, the tests as a gate
+	// command, the recorded run verified. Its config runs "python3": make
+	// that the interpreter found above.
+	bin := t.TempDir()
+	if err := os.Symlink(py, filepath.Join(bin, "python3")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	stdout, stderr, code = rigorInProcess(t, "check")
+	if code != 0 || !strings.Contains(stdout, "stage passes") {
+		t.Errorf("rigor check on the generated project exited %d:\n%s%s", code, stdout, stderr)
+	}
+	for _, step := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^review +\S+ +PASS`),
+		regexp.MustCompile(`(?m)^verify +1 runs? +PASS`),
+		regexp.MustCompile(`(?m)^command +tests +PASS`),
+	} {
+		if !step.MatchString(stdout) {
+			t.Errorf("rigor check printed no line matching %s:\n%s", step, stdout)
+		}
+	}
+
 	// Mutation: fit on train and test together. The suite must fail, naming
 	// the train-only-fit test.
 	contracts := filepath.Join(dir, "src", "heart_study", "experiment_contracts.py")
