@@ -109,6 +109,9 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request) {
 	if err := streamVerified(ctx, w, code, rc, start, length); err != nil {
 		var pre *preHeaderError
 		if errors.As(err, &pre) {
+			for _, k := range []string{"Content-Length", "Content-Range", "Content-Disposition", "ETag", "Digest", "Repr-Digest", "Cache-Control"} {
+				h.Del(k)
+			}
 			s.fail(w, r, pre.err)
 			return
 		}
@@ -132,8 +135,9 @@ func (e *preHeaderError) Error() string { return e.err.Error() }
 // that the whole object has matched its digest before the response is
 // complete: on a mismatch the client gets a response short of its
 // Content-Length, never a complete one with wrong bytes. The status is
-// written after the first read, so that damage found before any byte is
-// sent gives a proper error status (a *preHeaderError).
+// written with the first bytes sent, so that damage found before (in a
+// range within the first buffer, or before the range) gives a proper
+// error status (a *preHeaderError).
 func streamVerified(ctx context.Context, w http.ResponseWriter, code int, rc io.Reader, start, length int64) error {
 	bufs := [2][]byte{make([]byte, blobBuf), make([]byte, blobBuf)}
 	var held []byte // read, in range, not yet written: a part of bufs[cur^1]
@@ -142,12 +146,12 @@ func streamVerified(ctx context.Context, w http.ResponseWriter, code int, rc io.
 	end := start + length
 	wrote := false
 	flush := func() error {
+		if len(held) == 0 {
+			return nil
+		}
 		if !wrote {
 			w.WriteHeader(code)
 			wrote = true
-		}
-		if len(held) == 0 {
-			return nil
 		}
 		_, err := w.Write(held)
 		held = nil
@@ -174,6 +178,10 @@ func streamVerified(ctx context.Context, w http.ResponseWriter, code int, rc io.
 		case err == nil:
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			// The reader reached its end: the whole object matched.
+			if !wrote {
+				w.WriteHeader(code)
+				wrote = true
+			}
 			return flush()
 		case !wrote:
 			return &preHeaderError{err: err}

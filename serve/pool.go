@@ -222,11 +222,11 @@ func (p *pool) release(s *session) {
 	if p.users > 0 {
 		return
 	}
-	if p.draining || p.idle <= 0 || p.closed {
-		p.closeLocked()
-		if p.draining {
+	if drained := p.draining; drained || p.idle <= 0 || p.closed {
+		if drained {
 			p.reopenAt = p.now().Add(p.yield)
 		}
+		p.closeLocked()
 		return
 	}
 	if p.timer != nil {
