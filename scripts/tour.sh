@@ -38,7 +38,7 @@ show() {
 	echo "\$ ${*//$TOUR/\~/tour}"
 	local n
 	n=$(printf '%s\n' "$out" | wc -l)
-	printf '%s\n' "$out" | head -n "$max"
+	[ -n "$out" ] && printf '%s\n' "$out" | head -n "$max"
 	[ "$n" -gt "$max" ] && echo "… ($((n - max)) more lines)"
 	[ "$rc" != 0 ] && echo "(exit status $rc)"
 	echo '```'
@@ -138,7 +138,18 @@ cd "$TOUR/project"
 
 echo '### All of it, as CI runs it: `rigor check`'
 echo
-if has check; then show rigor check; else missing check; fi
+if has check; then
+	cat <<'EOF'
+`rigor check` runs the stage-6 sequence that `rigor-check.yaml` describes:
+the execution contract (checked claim by claim against the stored runs),
+the code gates, every run verified, every same-seed pair compared, and the
+checkpoint that aggregates them. The contract's run part is drafted from
+the store:
+
+EOF
+	show "$PYTHON" write_contract.py --run "$A1" --pair "$A2" --out contract.json
+	show rigor check
+else missing check; fi
 
 echo '### Hand it over: `rigor export`'
 echo
@@ -153,7 +164,22 @@ else missing export; fi
 echo '### Share it: `rigor push`, `rigor pull`'
 echo
 if has push && has pull; then
-	show rigor push --help
+	cat <<'EOF'
+A remote is another store (a directory) or an OCI registry. Only missing
+objects travel, and everything received is verified before it is visible.
+
+EOF
+	show rigor init -q "$TOUR/shared"
+	show rigor remote add shared "$TOUR/shared"
+	show rigor push shared
+	mkdir -p "$TOUR/colleague"
+	cd "$TOUR/colleague"
+	echo 'A colleague fetches one run and checks it:'
+	echo
+	show rigor init -q
+	show rigor pull "$TOUR/shared" "$A1"
+	show rigor verify --all --deep
+	cd "$TOUR/project"
 else missing push / pull; fi
 
 cat <<'EOF'
