@@ -67,6 +67,7 @@ directory, as git finds .git; --store or RIGOR_STORE names another.
 		newRerunCmd(g),
 		newRunCmd(g),
 		newRunsCmd(g),
+		newServeCmd(g),
 		newShowCmd(g),
 		newSnapshotCmd(g),
 		newVerifyCmd(g),
