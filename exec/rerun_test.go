@@ -428,3 +428,34 @@ func TestRequirementLines(t *testing.T) {
 		}
 	}
 }
+
+// TestRerunSubdir reruns a program started in a subdirectory of its git
+// work tree, with an input and a config reached through "..": the layout
+// keeps the directories where they were relative to each other.
+func TestRerunSubdir(t *testing.T) {
+	t.Parallel()
+	p := newTestProject(t)
+	p.write(".gitignore", "data/\n")
+	p.write("src/value.txt", "0.5\n")
+	p.write("src/run.sh", `pwd
+printf 'id,p\n1,%s\n' "$(cat value.txt)" > "$RIGOR_OUT/predictions.csv"
+tail -n 1 ../data/input.csv > "$RIGOR_OUT/raw_metrics.jsonl"
+`)
+	gitProject(t, p)
+	opts := p.options("sh", "run.sh")
+	opts.Dir = filepath.Join(p.dir, "src")
+	opts.Inputs = []InputSpec{{Role: "data", Path: "../data/input.csv", Revision: "v1"}}
+	orig := p.run(opts)
+
+	res := p.rerun(orig.RunID, RerunOptions{Env: append(os.Environ(), "MY_API_TOKEN=x")})
+	if cwd := strings.TrimSpace(p.file(res.Rerun.Root, "stdout.log")); filepath.Base(cwd) != "src" || cwd == opts.Dir {
+		t.Errorf("the rerun ran in %q, want the src directory of its work directory", cwd)
+	}
+	om, _ := p.check(orig.Root)
+	rm, c := p.check(res.Rerun.Root)
+	wantOK(t, c)
+	wantSameRun(t, om, rm)
+	if len(res.Notes) != 0 {
+		t.Errorf("notes = %q (the layout is recorded)", res.Notes)
+	}
+}

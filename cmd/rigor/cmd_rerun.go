@@ -79,9 +79,10 @@ report with the light.repro_comparison.v1 comparison and the
 reproducibility evidence for an execution contract.
 
 --all --row ROW reruns every completed fixed_repro run of ROW (not reruns)
-and prints one table. Exit 3 when a pair is not exact (or, with
---strict-env, the environment drifted; or a restored file does not match its
-record).`,
+and prints one table. Exit 3 when a pair is not exact (EXACT and
+EXACT_OUTPUTS count as exact), when --strict-env found the environment
+drifted (nothing is run then), or when a restored file does not match its
+record; exit 2 when a credential the record redacted is not set.`,
 		Example: `  rigor rerun EXP-01__seed-42__attempt-1
   rigor rerun --keep --workdir /tmp/repro runs/EXP-01/seed-42/attempt-1
   rigor rerun --clean-env --strict-env EXP-01__seed-42__attempt-1
