@@ -160,7 +160,7 @@ type ImportResult struct {
 // attempt-<k>) and the same index entries [RecordRun] writes for rigor run.
 //
 // If the directory breaks any rule, if a file it names is a symbolic link,
-// or if its matrix row cannot name a rigor run, ImportRun returns a
+// if a directory input holds a link, device, FIFO or socket, or if its matrix row cannot name a rigor run, ImportRun returns a
 // [*RunDirError] listing every problem, having stored nothing. If the
 // same bundle is already recorded for the row and seed, it records nothing
 // and reports that run with Existing set. A file that changes between the
@@ -224,6 +224,7 @@ func ImportRun(ctx context.Context, s importStore, dir string, opts ImportOption
 	for _, d := range directoryInputs(manifest) {
 		if li, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(d))); err == nil && li.IsDir() {
 			rels = append(rels, d)
+			problems = append(problems, irregularBelow(dir, d)...)
 		}
 	}
 	if li, err := os.Lstat(filepath.Join(dir, ManifestName)); err == nil && li.Mode()&fs.ModeSymlink != 0 {
@@ -263,6 +264,31 @@ func ImportRun(ctx context.Context, s importStore, dir string, opts ImportOption
 	}
 	res.Summary = e.Summary
 	return res, nil
+}
+
+// irregularBelow names every symbolic link, device, FIFO or socket below
+// the directory rel of dir: import stores what the run's files are, so a
+// link (which add would keep as a link, perhaps to outside the run) or a
+// special file (which add would skip) is refused, by name (issue 10).
+func irregularBelow(dir, rel string) []string {
+	var out []string
+	root := filepath.Join(dir, filepath.FromSlash(rel))
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		name := rel
+		if r, rerr := filepath.Rel(root, p); rerr == nil && r != "." {
+			name = rel + "/" + filepath.ToSlash(r)
+		}
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+		case d.Type()&fs.ModeSymlink != 0:
+			out = append(out, name+": is a symbolic link; rigor import stores regular files only (replace the link with a copy of the file)")
+		case !d.IsDir() && !d.Type().IsRegular():
+			out = append(out, name+": is a "+specialKind(d.Type())+"; rigor import stores regular files and directories only (remove it)")
+		}
+		return nil
+	})
+	return out
 }
 
 func sha256Hex(b []byte) string {

@@ -45,7 +45,8 @@ type MaterializeOptions struct {
 // to a temporary name and renamed into place only when it verified, so a
 // corrupt object never leaves a plausible-looking file behind. Entry names
 // that could escape target (separators, "..", NUL) and symlinks whose target
-// points outside target are refused with [ErrUnsafeEntry], naming the entry.
+// points outside target, or has ".." after a name (through another link
+// it could), are refused with [ErrUnsafeEntry], naming the entry.
 // Without Force, an existing target is refused with [ErrTargetExists].
 func Materialize(ctx context.Context, s treeGetter, d digest.Digest, target string, opts MaterializeOptions) error {
 	info, err := s.Stat(ctx, d)
@@ -233,6 +234,12 @@ func (m *materializer) writeLink(ctx context.Context, d digest.Digest, p, rel st
 	if filepath.IsAbs(target) || !local(path.Join(path.Dir(rel), target)) {
 		return fmt.Errorf("entry %q: symlink to %q points outside the target: %w", rel, target, ErrUnsafeEntry)
 	}
+	// And the kernel must agree: it applies ".." to where a link led, not
+	// to the name, so "b/../x" with b -> "." is "../x" (issue 10). Only
+	// leading ".." elements are allowed.
+	if upAfterName(target) {
+		return fmt.Errorf("entry %q: symlink to %q has \"..\" after a name, which through another link can point outside the target: %w", rel, target, ErrUnsafeEntry)
+	}
 	if _, err := os.Lstat(p); err == nil {
 		if !m.opts.Force {
 			return fmt.Errorf("%s: %w", p, ErrTargetExists)
@@ -242,6 +249,24 @@ func (m *materializer) writeLink(ctx context.Context, d digest.Digest, p, rel st
 		}
 	}
 	return os.Symlink(target, p)
+}
+
+// upAfterName reports whether the slash path p has a ".." element after
+// an element that is not "..", "." or empty.
+func upAfterName(p string) bool {
+	named := false
+	for _, el := range strings.Split(p, "/") {
+		switch el {
+		case "", ".":
+		case "..":
+			if named {
+				return true
+			}
+		default:
+			named = true
+		}
+	}
+	return false
 }
 
 // local reports whether the slash path p, already joined and cleaned, stays
