@@ -8,7 +8,8 @@
 # run, and ends with a summary of what happened and where everything is.
 #
 # Environment: DEMO_DIR (default: a new directory under /tmp), PYTHON
-# (default python3), RIGOR (default: bin/rigor, built here).
+# (default python3), RIGOR (default: bin/rigor, built here unless make
+# just built it).
 #
 # Every step's output is kept in $DEMO_DIR/logs/<step>.log and its exit
 # status in $DEMO_DIR/steps.tsv (step, expected, got); a step that exits
@@ -31,9 +32,12 @@ printf 'step\texpected\tgot\n' >"$DEMO/steps.tsv"
 
 if [ -z "${RIGOR:-}" ]; then
 	RIGOR=$ROOT/bin/rigor
-	echo "== build rigor"
-	echo "\$ go build -o bin/rigor ./cmd/rigor"
-	(cd "$ROOT" && go build -o bin/rigor ./cmd/rigor)
+	# Under "make demo" the build target has just built it.
+	if [ -z "${MAKELEVEL:-}" ] || [ ! -x "$RIGOR" ]; then
+		echo "== build rigor"
+		echo "\$ go build -o bin/rigor ./cmd/rigor"
+		(cd "$ROOT" && go build -o bin/rigor ./cmd/rigor)
+	fi
 fi
 RIGOR=$(cd "$(dirname "$RIGOR")" && pwd)/$(basename "$RIGOR")
 # rigor on PATH, for the steps and for the commands the checkpoint runs.
