@@ -155,7 +155,7 @@
 // At record time the run is registered with ingest.RecordRun, the one way
 // every recorder (rigor run, rigor import) writes the indexes spec names:
 //
-//	runs          <run-id>                  → spec.RunSummary (canonical JSON); read by [ListRuns]
+//	runs          <run-id>                  → spec.RunSummary (canonical JSON); read by verify.ListRuns
 //	lineage-in    <digest>\x00<run-id>      → {kind, role, path} for the config, the code tree and each input
 //	lineage-out   <digest>\x00<run-id>      → {name, path} for each artifact and rigor/outputs ("outputs")
 //

@@ -13,6 +13,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/rigor-dev/rigor/spec"
+	"github.com/rigor-dev/rigor/verify"
 )
 
 // rerun reruns the run named run with opts (GPU sampling off).
@@ -129,7 +130,7 @@ func TestRerunMissingSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	runs, err := ListRuns(t.Context(), s, RunFilter{})
+	runs, err := verify.ListRuns(t.Context(), s, verify.RunFilter{})
 	if err != nil || len(runs) != 1 {
 		t.Errorf("runs after a refused rerun: %d, %v", len(runs), err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rigor-dev/rigor/cas"
 	"github.com/rigor-dev/rigor/spec"
+	"github.com/rigor-dev/rigor/verify"
 )
 
 // testProject is a store and a project directory with code, a config and
@@ -256,7 +257,7 @@ func TestRunCompleted(t *testing.T) {
 	if d, err := s.GetRef(t.Context(), res.Ref); err != nil || d != res.Root {
 		t.Errorf("ref = %s, %v; want %s", d, err, res.Root)
 	}
-	runs, err := ListRuns(t.Context(), s, RunFilter{})
+	runs, err := verify.ListRuns(t.Context(), s, verify.RunFilter{})
 	if err != nil || len(runs) != 1 || !reflect.DeepEqual(runs[0], res.Summary) || runs[0].Completion != "PASS" {
 		t.Errorf("ListRuns = %+v, %v", runs, err)
 	}
@@ -397,11 +398,11 @@ func TestRunTwiceKeepsBothAttempts(t *testing.T) {
 	if !cmp.SameSeedExact {
 		t.Errorf("compare: %+v", cmp)
 	}
-	runs, err := ListRuns(t.Context(), s, RunFilter{Row: "EXP-01", Seed: ptr(int64(42))})
+	runs, err := verify.ListRuns(t.Context(), s, verify.RunFilter{Row: "EXP-01", Seed: ptr(int64(42))})
 	if err != nil || len(runs) != 2 || runs[0].Attempt != 1 || runs[1].Attempt != 2 {
 		t.Errorf("ListRuns = %+v, %v", runs, err)
 	}
-	if runs, _ := ListRuns(t.Context(), s, RunFilter{Status: "failed"}); len(runs) != 0 {
+	if runs, _ := verify.ListRuns(t.Context(), s, verify.RunFilter{Status: "failed"}); len(runs) != 0 {
 		t.Errorf("ListRuns(failed) = %+v", runs)
 	}
 	if d, err := s.GetRef(t.Context(), a.Ref); err != nil || d != a.Root {

@@ -1,12 +1,10 @@
 package exec
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"strings"
 
 	digest "github.com/opencontainers/go-digest"
@@ -14,45 +12,6 @@ import (
 	"github.com/rigor-dev/rigor/cas"
 	"github.com/rigor-dev/rigor/spec"
 )
-
-// RunFilter selects runs; a zero field matches every run.
-type RunFilter struct {
-	Row    string
-	Seed   *int64
-	Status string // completed, failed or aborted
-}
-
-// ListRuns returns the summaries of the recorded runs that f selects,
-// from the "runs" index (no bundle is read), ordered by row, seed and
-// attempt. A summary that does not decode is an error naming its key.
-func ListRuns(ctx context.Context, idx cas.Indexer, f RunFilter) ([]spec.RunSummary, error) {
-	var prefix string
-	if f.Row != "" {
-		prefix = f.Row + "__seed-"
-		if f.Seed != nil {
-			prefix += fmt.Sprintf("%d__attempt-", *f.Seed)
-		}
-	}
-	var out []spec.RunSummary
-	err := idx.ScanIndex(ctx, spec.RunsIndex, []byte(prefix), func(key, value []byte) error {
-		s, err := spec.DecodeRunSummary(value)
-		if err != nil {
-			return fmt.Errorf("exec: runs index entry %q: %w", key, err)
-		}
-		if f.Seed != nil && s.Seed.Value != *f.Seed || f.Status != "" && s.Status != f.Status {
-			return nil
-		}
-		out = append(out, *s)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b spec.RunSummary) int {
-		return cmp.Or(strings.Compare(a.Row, b.Row), cmp.Compare(a.Seed.Value, b.Seed.Value), cmp.Compare(a.Attempt, b.Attempt))
-	})
-	return out, nil
-}
 
 // runFinder is what [FindRun] needs of a store.
 type runFinder interface {

@@ -518,7 +518,7 @@ func rerunCandidates(ctx context.Context, storeDir, row string) ([]string, error
 		return nil, err
 	}
 	defer s.Close()
-	sums, err := runexec.ListRuns(ctx, s, runexec.RunFilter{Row: row, Status: spec.StatusCompleted})
+	sums, err := verify.ListRuns(ctx, s, verify.RunFilter{Row: row, Status: spec.StatusCompleted})
 	if err != nil {
 		return nil, err
 	}
