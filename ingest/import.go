@@ -450,6 +450,10 @@ func ExportRun(ctx context.Context, s bundleReader, root digest.Digest, target s
 		return ExportResult{}, fmt.Errorf("ingest: export: %s: %w", ManifestName, err)
 	}
 
+	// Parents are created like mkdir -p; the run directory itself must be new.
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return ExportResult{}, fmt.Errorf("ingest: export: %w", err)
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(target), "."+filepath.Base(target)+".export-*")
 	if err != nil {
 		return ExportResult{}, fmt.Errorf("ingest: export: %w", err)
