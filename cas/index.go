@@ -90,14 +90,17 @@ func (s *Store) ScanIndex(ctx context.Context, index string, prefix []byte, fn f
 // Stat cache records, under s/<path>:
 //
 //	size uvarint, mtime varint (Unix ns), inode uvarint, ctime varint
-//	(Unix ns), then the digest string.
+//	(Unix ns), then the 32 bytes of the BLAKE3 digest.
+//
+// d must be a valid BLAKE3 digest (RememberStat checks it).
 func encodeStat(k StatKey, d digest.Digest) []byte {
-	b := make([]byte, 0, 4*binary.MaxVarintLen64+len(d))
+	sm, _ := toSum(d)
+	b := make([]byte, 0, 4*binary.MaxVarintLen64+hashSize)
 	b = binary.AppendUvarint(b, uint64(k.Size))
 	b = binary.AppendVarint(b, k.Mtime.UnixNano())
 	b = binary.AppendUvarint(b, k.Inode)
 	b = binary.AppendVarint(b, k.Ctime.UnixNano())
-	return append(b, d...)
+	return append(b, sm[:]...)
 }
 
 // statMatches decodes a stat record and reports its digest if it was
@@ -119,10 +122,12 @@ func statMatches(b []byte, k StatKey) (digest.Digest, bool) {
 	}
 	b = b[n:]
 	ct, n := binary.Varint(b)
-	if n <= 0 || ct != k.Ctime.UnixNano() {
+	if n <= 0 || ct != k.Ctime.UnixNano() || len(b[n:]) != hashSize {
 		return "", false
 	}
-	return digest.Digest(b[n:]), true
+	var sm sum
+	copy(sm[:], b[n:])
+	return sm.digest(), true
 }
 
 // LookupStat returns the digest remembered for the file identified by key,
