@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Writes docs/tour.md: the ten-minute tour, with the real output of every
+# Prints the ten-minute tour of README.md, with the real output of every
 # command, run on a copy of examples/stdlib in a scratch directory.
 #
-#   bash scripts/tour.sh > docs/tour.md
+#   bash scripts/tour.sh > /tmp/tour.md   # then replace the tour section of README.md with it
 #
 # Environment: RIGOR (default: bin/rigor, built here), PYTHON (default
 # python3). Scratch paths are shown as ~/tour in the output.
