@@ -71,20 +71,28 @@ func (p *Passport) root() *yaml.Node { return p.doc.Content[0] }
 // int64, float64, bool and nil, the values a YAML 1.1 loader gives the
 // orchestrator, except that timestamps stay strings.
 func (p *Passport) Tree() (map[string]any, error) {
-	v, err := yamlTree(p.root(), 0)
+	budget := maxPassportValues
+	v, err := yamlTree(p.root(), 0, &budget)
 	if err != nil {
 		return nil, err
 	}
 	return v.(map[string]any), nil
 }
 
-func yamlTree(n *yaml.Node, depth int) (any, error) {
+// maxPassportValues bounds the values Tree builds: aliases let a document
+// of a few hundred bytes expand to 10^9 values ("billion laughs", issue 10).
+const maxPassportValues = 1 << 20
+
+func yamlTree(n *yaml.Node, depth int, budget *int) (any, error) {
 	if depth > 256 {
 		return nil, fmt.Errorf("%w: nesting too deep", ErrPassport)
 	}
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("%w: line %d: more than %d values once aliases are expanded", ErrPassport, n.Line, maxPassportValues)
+	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return yamlTree(n.Alias, depth+1)
+		return yamlTree(n.Alias, depth+1, budget)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -92,7 +100,7 @@ func yamlTree(n *yaml.Node, depth int) (any, error) {
 			if _, dup := m[k]; dup {
 				return nil, fmt.Errorf("%w: line %d: key %q appears twice", ErrPassport, n.Content[i].Line, k)
 			}
-			v, err := yamlTree(n.Content[i+1], depth+1)
+			v, err := yamlTree(n.Content[i+1], depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -102,7 +110,7 @@ func yamlTree(n *yaml.Node, depth int) (any, error) {
 	case yaml.SequenceNode:
 		l := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := yamlTree(c, depth+1)
+			v, err := yamlTree(c, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
