@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/rigor-dev/rigor/cas"
+	"github.com/rigor-dev/rigor/internal/xfer"
 )
 
 // StoreRemote is another rigor store reached through the file system.
@@ -163,9 +162,9 @@ func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (st
 		}
 		total += o.Size
 	}
-	prog := newProgress(opts.Progress, total)
+	prog := xfer.NewProgress(opts.Progress, total)
 	var sentObjects, sentBytes atomic.Int64
-	err = parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
+	err = xfer.Parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
 		o := blobs[i]
 		if err := copyBlob(ctx, src, dst, o, prog); err != nil {
 			return err
@@ -198,7 +197,7 @@ func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (st
 		}
 		st.ObjectsSent++
 		st.BytesSent += o.Size
-		prog.add(o.Size)
+		prog.Add(o.Size)
 	}
 	entries, err := ReadIndexEntries(ctx, src, moving)
 	if err != nil {
@@ -222,13 +221,13 @@ func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (st
 
 // copyBlob streams blob o from src into dst, verified by dst.Put against
 // its digest and size.
-func copyBlob(ctx context.Context, src cas.Getter, dst cas.Putter, o Object, prog *progress) error {
+func copyBlob(ctx context.Context, src cas.Getter, dst cas.Putter, o Object, prog *xfer.Progress) error {
 	rc, err := src.Open(ctx, o.Digest)
 	if err != nil {
 		return fmt.Errorf("%s: %w", displayPath(o.Path), err)
 	}
 	defer rc.Close()
-	_, err = dst.Put(ctx, prog.reader(rc), cas.PutOptions{Kind: cas.KindBlob, Expected: o.Digest, Size: o.Size})
+	_, err = dst.Put(ctx, prog.Reader(rc), cas.PutOptions{Kind: cas.KindBlob, Expected: o.Digest, Size: o.Size})
 	if err != nil {
 		return fmt.Errorf("%s: %w", displayPath(o.Path), err)
 	}
@@ -359,70 +358,4 @@ func CheckRun(ctx context.Context, local Store, run Run, side CheckSide) (CheckR
 	}
 	res.Objects, res.Missing, err = FindMissing(ctx, read, rootObj, side.Has)
 	return res, err
-}
-
-// progress reports bytes moved to an Options.Progress callback.
-type progress struct {
-	mu    sync.Mutex
-	fn    func(done, total int64)
-	done  int64
-	total int64
-}
-
-func newProgress(fn func(done, total int64), total int64) *progress {
-	return &progress{fn: fn, total: total}
-}
-
-func (p *progress) add(n int64) {
-	if p.fn == nil || n == 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done += n
-	p.fn(p.done, p.total)
-}
-
-// reader counts what is read through r.
-func (p *progress) reader(r io.Reader) io.Reader {
-	if p.fn == nil {
-		return r
-	}
-	return &countingReader{r: r, p: p}
-}
-
-type countingReader struct {
-	r io.Reader
-	p *progress
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.p.add(int64(n))
-	return n, err
-}
-
-// parallel calls fn for 0..n-1 on up to workers goroutines and returns the
-// first error, after which no new calls start.
-func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(ctx, i); err != nil {
-					cancel(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
 }

@@ -25,6 +25,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/rigor-dev/rigor/cas"
+	"github.com/rigor-dev/rigor/internal/xfer"
 	"github.com/rigor-dev/rigor/remote"
 	"github.com/rigor-dev/rigor/spec"
 )
@@ -434,10 +435,10 @@ func (r *Registry) Push(ctx context.Context, local remote.Store, names []string,
 	for _, b := range blobs {
 		total += b.desc.Size
 	}
-	prog := newProgress(opts.Progress, total)
+	prog := xfer.NewProgress(opts.Progress, total)
 	var sentN, skipN atomic.Int64
 	var sentB, skipB atomic.Int64
-	err = parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
+	err = xfer.Parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
 		b := blobs[i]
 		ok, err := r.repo.Exists(ctx, b.desc)
 		if err != nil {
@@ -446,7 +447,7 @@ func (r *Registry) Push(ctx context.Context, local remote.Store, names []string,
 		if ok {
 			skipN.Add(1)
 			skipB.Add(b.desc.Size)
-			prog.add(b.desc.Size)
+			prog.Add(b.desc.Size)
 			return nil
 		}
 		var rd io.Reader
@@ -460,7 +461,7 @@ func (r *Registry) Push(ctx context.Context, local remote.Store, names []string,
 			defer rc.Close()
 			rd = rc
 		}
-		if err := r.repo.Push(ctx, b.desc, prog.reader(rd)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		if err := r.repo.Push(ctx, b.desc, prog.Reader(rd)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 			return fmt.Errorf("%s: upload %s (%s): %w", r.name, b.path, b.desc.Digest, err)
 		}
 		sentN.Add(1)
@@ -570,10 +571,10 @@ func (r *Registry) Pull(ctx context.Context, local remote.Store, names []string,
 			total += l.Size
 		}
 	}
-	prog := newProgress(opts.Progress, total)
+	prog := xfer.NewProgress(opts.Progress, total)
 	var sentN, sentB atomic.Int64
 	var verified sync.Map // blake3 → sha256 hex of blobs checked both ways
-	err = parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
+	err = xfer.Parallel(ctx, opts.Workers(), len(blobs), func(ctx context.Context, i int) error {
 		f := blobs[i]
 		if err := r.fetchBlob(ctx, local, f, prog); err != nil {
 			return err
@@ -591,7 +592,7 @@ func (r *Registry) Pull(ctx context.Context, local remote.Store, names []string,
 		if err := r.fetchTree(ctx, local, f); err != nil {
 			return st, err
 		}
-		prog.add(f.desc.Size)
+		prog.Add(f.desc.Size)
 		st.ObjectsSent++
 		st.BytesSent += f.desc.Size
 	}
@@ -693,13 +694,13 @@ func (r *Registry) listRuns(ctx context.Context, names []string) ([]*remoteRun, 
 
 // fetchBlob downloads layer f into s: cas.Put checks the BLAKE3 and size,
 // the reader the SHA-256, so nothing unverified is committed.
-func (r *Registry) fetchBlob(ctx context.Context, s cas.Putter, f fetchable, prog *progress) error {
+func (r *Registry) fetchBlob(ctx context.Context, s cas.Putter, f fetchable, prog *xfer.Progress) error {
 	rc, err := r.repo.Fetch(ctx, f.desc)
 	if err != nil {
 		return fmt.Errorf("%s: %s (%s): %w", r.name, f.path, f.desc.Digest, err)
 	}
 	defer rc.Close()
-	vr := newVerifyReader(prog.reader(rc), f.desc)
+	vr := newVerifyReader(prog.Reader(rc), f.desc)
 	if _, err := s.Put(ctx, vr, cas.PutOptions{Kind: cas.KindBlob, Expected: f.b3, Size: f.desc.Size}); err != nil {
 		if errors.Is(err, cas.ErrDigestMismatch) || errors.Is(err, cas.ErrSizeMismatch) {
 			err = fmt.Errorf("%w: %w", remote.ErrBadRemoteData, err)
@@ -910,69 +911,4 @@ func (s *registrySide) Has(ctx context.Context, o remote.Object) (bool, error) {
 		return false, nil
 	}
 	return s.exists.has(ctx, l)
-}
-
-// progress reports bytes moved to an Options.Progress callback.
-type progress struct {
-	mu    sync.Mutex
-	fn    func(done, total int64)
-	done  int64
-	total int64
-}
-
-func newProgress(fn func(done, total int64), total int64) *progress {
-	return &progress{fn: fn, total: total}
-}
-
-func (p *progress) add(n int64) {
-	if p.fn == nil || n == 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done += n
-	p.fn(p.done, p.total)
-}
-
-func (p *progress) reader(r io.Reader) io.Reader {
-	if p.fn == nil {
-		return r
-	}
-	return &countingReader{r: r, p: p}
-}
-
-type countingReader struct {
-	r io.Reader
-	p *progress
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.p.add(int64(n))
-	return n, err
-}
-
-// parallel calls fn for 0..n-1 on up to workers goroutines and returns the
-// first error, after which no new calls start.
-func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(ctx, i); err != nil {
-					cancel(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
 }
