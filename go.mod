@@ -35,3 +35,11 @@ require (
 	google.golang.org/protobuf v1.36.7 // indirect
 	oras.land/oras-go/v2 v2.7.0 // indirect
 )
+
+// Test dependencies: the browser tests of package serve drive headless
+// Chromium through chromedp (see serve/browser_test.go).
+require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+)

@@ -524,3 +524,50 @@ func TestStaticAssets(t *testing.T) {
 		t.Errorf("static files opened the store: %+v", st)
 	}
 }
+
+func TestToken(t *testing.T) {
+	s := newMemStore(t)
+	putRun(t, s, runSpec{row: "T", seed: 1})
+	ts, _ := serveMem(t, s, Options{Token: "s3cret"})
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	code, h, _ := get(t, nil, ts.URL+"/api/runs")
+	if code != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("no token: %d, WWW-Authenticate %q", code, h.Get("WWW-Authenticate"))
+	}
+	for _, auth := range []string{"Bearer wrong", "Bearer s3cre", "Bearer s3cretX", "Basic s3cret", "s3cret"} {
+		if code, _, _ := get(t, nil, ts.URL+"/api/runs", "Authorization", auth); code != 401 {
+			t.Errorf("Authorization %q: %d, want 401", auth, code)
+		}
+	}
+	if code, _, _ := get(t, nil, ts.URL+"/api/runs", "Authorization", "Bearer s3cret"); code != 200 {
+		t.Errorf("the right bearer token: %d", code)
+	}
+	// With a token the Host check is off: the server may listen anywhere.
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/runs", nil)
+	req.Host = "rigor.lab.example:8765"
+	req.Header.Set("Authorization", "Bearer s3cret")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("a token and another Host: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	// A browser: ?token= once sets the cookie and drops the token from the URL.
+	if code, _, _ := get(t, noRedirect, ts.URL+"/?row=T&token=wrong"); code != 401 {
+		t.Errorf("?token=wrong: %d", code)
+	}
+	code, h, _ = get(t, noRedirect, ts.URL+"/?row=T&token=s3cret")
+	if code != http.StatusSeeOther || h.Get("Location") != "/?row=T" {
+		t.Fatalf("?token=: %d, Location %q", code, h.Get("Location"))
+	}
+	cookie := h.Get("Set-Cookie")
+	if !strings.Contains(cookie, "rigor_token=s3cret") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Errorf("Set-Cookie %q", cookie)
+	}
+	if code, _, _ := get(t, nil, ts.URL+"/?row=T", "Cookie", "rigor_token=s3cret"); code != 200 {
+		t.Errorf("with the cookie: %d", code)
+	}
+	if code, _, _ := get(t, nil, ts.URL+"/", "Cookie", "rigor_token=nope"); code != 401 {
+		t.Errorf("with a wrong cookie: %d", code)
+	}
+}

@@ -307,3 +307,14 @@ func getJSON(t testing.TB, url string, want int, v any) {
 		}
 	}
 }
+
+// newTestServer serves srv over HTTP until the test ends.
+func newTestServer(t testing.TB, srv *Server) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	return ts
+}
