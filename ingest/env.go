@@ -23,6 +23,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/rigor-dev/rigor/cas"
 	"github.com/rigor-dev/rigor/spec"
 )
 
@@ -51,8 +52,17 @@ type EnvOptions struct {
 	Hostname string
 	// Timeout bounds each probe process; ≤0 means 2 minutes.
 	Timeout time.Duration
-	// Rehash is passed on when lock files are stored.
+	// Rehash is passed on when lock files are stored, and makes the Python
+	// probe run even when Cache holds an answer (which it then refreshes).
 	Rehash bool
+	// Cache, when set, keeps the Python section of the record in the index
+	// PythonProbeIndex, so that no interpreter starts while nothing it
+	// depends on changed: the interpreter (its path and stat, the
+	// environment variables and version files that select it), and the stat
+	// of every sys.path entry and site directory with every *.dist-info,
+	// *.egg-info, *.egg, *.egg-link and *.pth entry in it. Any doubt runs
+	// the probe. The record is the same either way.
+	Cache cas.Indexer
 }
 
 // EnvSnapshot is the result of [Ingester.ProbeEnv].
@@ -103,7 +113,7 @@ func (in *Ingester) ProbeEnv(ctx context.Context, opts EnvOptions) (EnvSnapshot,
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		rec.Python = probePython(ctx, opts.Python, dir, env, opts.Timeout)
+		rec.Python = probePython(ctx, opts, dir, env)
 	}()
 	go func() {
 		defer wg.Done()
@@ -295,13 +305,44 @@ type pythonOutput struct {
 	Prefix         string              `json:"prefix"`
 	Metadata       bool                `json:"metadata"`
 	Distributions  []spec.Distribution `json:"distributions"`
+	// Path and Site are where distributions were and could be looked for.
+	Path []string `json:"path"`
+	Site []string `json:"site"`
 }
 
-func probePython(ctx context.Context, python, dir string, env []string, timeout time.Duration) spec.PythonInfo {
-	candidates := []string{python}
-	if python == "" {
+// probePython runs the probe script with the interpreter of opts (else
+// python3, else python), unless opts.Cache holds a still valid answer.
+func probePython(ctx context.Context, opts EnvOptions, dir string, env []string) spec.PythonInfo {
+	candidates := []string{opts.Python}
+	if opts.Python == "" {
 		candidates = []string{"python3", "python"}
 	}
+	var key string
+	if opts.Cache != nil {
+		for _, name := range candidates {
+			if key = pythonCacheKey(name, dir, env); key != "" {
+				break
+			}
+		}
+	}
+	if key != "" && !opts.Rehash {
+		if info, ok := cachedPython(ctx, opts.Cache, key, dir); ok {
+			return info
+		}
+	}
+	// Anything changed after this (less the coarseness of file system
+	// clocks) may or may not be in the answer, which is then not cached.
+	start := time.Now().Add(-10 * time.Millisecond)
+	info, po := runPythonProbe(ctx, candidates, dir, env, opts.Timeout)
+	if key != "" && info.Unavailable == "" {
+		if checks, ok := pythonChecks(po, dir, start); ok {
+			savePython(ctx, opts.Cache, key, checks, info)
+		}
+	}
+	return info
+}
+
+func runPythonProbe(ctx context.Context, candidates []string, dir string, env []string, timeout time.Duration) (spec.PythonInfo, pythonOutput) {
 	var err error
 	var out []byte
 	for _, name := range candidates {
@@ -310,19 +351,19 @@ func probePython(ctx context.Context, python, dir string, env []string, timeout 
 			break
 		}
 	}
-	if err != nil {
-		return spec.PythonInfo{Unavailable: unavailable("%v", err)}
-	}
 	var po pythonOutput
+	if err != nil {
+		return spec.PythonInfo{Unavailable: unavailable("%v", err)}, po
+	}
 	if err := json.Unmarshal(out, &po); err != nil {
-		return spec.PythonInfo{Unavailable: unavailable("python probe printed no JSON: %v", err)}
+		return spec.PythonInfo{Unavailable: unavailable("python probe printed no JSON: %v", err)}, po
 	}
 	info := spec.PythonInfo{
 		Executable: po.Executable, Version: po.Version, SysVersion: po.SysVersion,
 		Implementation: po.Implementation, Platform: po.Platform, Prefix: po.Prefix,
 	}
 	if info.Version == "" || info.Implementation == "" {
-		return spec.PythonInfo{Unavailable: unavailable("python probe printed no version")}
+		return spec.PythonInfo{Unavailable: unavailable("python probe printed no version")}, po
 	}
 	var dists []spec.Distribution
 	for _, d := range po.Distributions {
@@ -332,7 +373,7 @@ func probePython(ctx context.Context, python, dir string, env []string, timeout 
 	}
 	slices.SortFunc(dists, spec.CompareDistributions)
 	info.Distributions = slices.Compact(dists)
-	return info
+	return info, po
 }
 
 // nvidiaQuery is the nvidia-smi query of one line per GPU.

@@ -27,6 +27,17 @@ if _md is not None:
         if _name:
             _dists.add((str(_name), str(_d.version or "")))
 
+# Where distributions could appear: every sys.path entry, and the site
+# directories that would join sys.path once they exist. rigor checks these
+# to know whether a cached answer still holds.
+_site = []
+try:
+    import site as _s
+    _site = list(getattr(_s, "getsitepackages", lambda: [])())
+    _site.append(_s.getusersitepackages())
+except Exception:
+    _site = None
+
 sys.stdout.write(json.dumps({
     "executable": sys.executable,
     "version": platform.python_version(),
@@ -36,4 +47,6 @@ sys.stdout.write(json.dumps({
     "prefix": sys.prefix,
     "metadata": _md is not None,
     "distributions": [{"name": n, "version": v} for n, v in sorted(_dists)],
+    "path": list(sys.path),
+    "site": _site,
 }))
