@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"slices"
 	"strings"
 
@@ -145,7 +144,7 @@ type bundleFiles struct {
 }
 
 func (b *bundleFiles) SHA256(rel string) (string, error) {
-	e, err := lookup(b.ctx, b.s, b.root, rel, b.trees)
+	e, err := cas.Find(b.ctx, b.s, b.root, rel, b.trees)
 	if err != nil {
 		return "", err
 	}
@@ -164,32 +163,6 @@ func (b *bundleFiles) SHA256(rel string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// lookup finds the entry at the slash path rel below root.
-func lookup(ctx context.Context, s bundleReader, root digest.Digest, rel string, cache map[digest.Digest]cas.Tree) (cas.Entry, error) {
-	cur := cas.Entry{Mode: cas.ModeTree, Digest: root}
-	for _, el := range strings.Split(path.Clean(rel), "/") {
-		if cur.Mode != cas.ModeTree {
-			return cas.Entry{}, fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
-		}
-		t, ok := cache[cur.Digest]
-		if !ok {
-			var err error
-			if t, err = s.ReadTree(ctx, cur.Digest); err != nil {
-				return cas.Entry{}, err
-			}
-			if cache != nil {
-				cache[cur.Digest] = t
-			}
-		}
-		i, found := slices.BinarySearchFunc(t.Entries, el, func(e cas.Entry, name string) int { return strings.Compare(e.Name, name) })
-		if !found {
-			return cas.Entry{}, fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
-		}
-		cur = t.Entries[i]
-	}
-	return cur, nil
-}
-
 // ReadBundleFile returns the bytes of the file at the slash path rel of
 // the run bundle root, verified as they are read. It returns an error
 // wrapping fs.ErrNotExist when there is no such file, and refuses a file
@@ -199,7 +172,7 @@ func ReadBundleFile(ctx context.Context, s bundleReader, root digest.Digest, rel
 }
 
 func readBundleFile(ctx context.Context, s bundleReader, root digest.Digest, rel string, limit int64) ([]byte, error) {
-	e, err := lookup(ctx, s, root, rel, nil)
+	e, err := cas.Find(ctx, s, root, rel, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -398,7 +398,7 @@ func loadBundle(ctx context.Context, s *cas.Store, run string) (*recordedBundle,
 	if b.run, err = spec.DecodeRunRecord(data); err != nil {
 		return nil, fmt.Errorf("%s: rigor/run.json: %w", m.RunID, err)
 	}
-	e, err := lookup(ctx, s, root, "rigor/code_snapshot.json", nil)
+	e, err := cas.Find(ctx, s, root, "rigor/code_snapshot.json", nil)
 	if err != nil {
 		return nil, missing("rigor/code_snapshot.json", err)
 	}
@@ -427,7 +427,7 @@ func loadBundle(ctx context.Context, s *cas.Store, run string) (*recordedBundle,
 	for _, ref := range m.Inputs {
 		ri := recordedInput{ref: ref, name: ref.Path}
 		recPath := "rigor/" + ref.Path + ".json"
-		if _, err := lookup(ctx, s, root, recPath, nil); err != nil {
+		if _, err := cas.Find(ctx, s, root, recPath, nil); err != nil {
 			ri.name = strings.TrimSuffix(ref.Path, ".sha256sum")
 			recPath = "rigor/" + ri.name + ".json"
 		}
@@ -808,7 +808,7 @@ func (l *layout) command(c string) string {
 // reading both blobs as streams, verified.
 func FirstByteDiff(ctx context.Context, s bundleReader, rootA digest.Digest, relA string, rootB digest.Digest, relB string) (int64, error) {
 	open := func(root digest.Digest, rel string) (io.ReadCloser, error) {
-		e, err := lookup(ctx, s, root, rel, nil)
+		e, err := cas.Find(ctx, s, root, rel, nil)
 		if err != nil {
 			return nil, err
 		}

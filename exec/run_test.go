@@ -156,7 +156,7 @@ func (p *testProject) hasFile(root digest.Digest, rel string) bool {
 		p.t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = lookup(p.t.Context(), s, root, rel, nil)
+	_, err = cas.Find(p.t.Context(), s, root, rel, nil)
 	return err == nil
 }
 

@@ -61,7 +61,7 @@ func FindRun(ctx context.Context, s runFinder, arg string) (digest.Digest, error
 	if err != nil {
 		return "", err
 	}
-	if _, err := lookup(ctx, s, d, "manifest.json", nil); err != nil {
+	if _, err := cas.Find(ctx, s, d, "manifest.json", nil); err != nil {
 		if errors.Is(err, cas.ErrNotTree) || errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("%s: %w", d, ErrNotRun)
 		}

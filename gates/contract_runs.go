@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path"
@@ -233,30 +234,15 @@ func bindReadSmall(p string, limit int64) ([]byte, error) {
 
 // bindBundleEntry finds the entry at the slash path rel below root.
 func bindBundleEntry(ctx context.Context, s verify.Store, root digest.Digest, rel string, trees map[digest.Digest]cas.Tree) (cas.Entry, error) {
-	cur := cas.Entry{Mode: cas.ModeTree, Digest: root}
 	clean := path.Clean(strings.TrimPrefix(rel, "./"))
 	if clean == "." || strings.HasPrefix(clean, "../") || strings.HasPrefix(clean, "/") {
 		return cas.Entry{}, fmt.Errorf("%s: not a path inside the run", rel)
 	}
-	for _, el := range strings.Split(clean, "/") {
-		if cur.Mode != cas.ModeTree {
-			return cas.Entry{}, fmt.Errorf("%s: not found", rel)
-		}
-		t, ok := trees[cur.Digest]
-		if !ok {
-			var err error
-			if t, err = s.ReadTree(ctx, cur.Digest); err != nil {
-				return cas.Entry{}, err
-			}
-			trees[cur.Digest] = t
-		}
-		i, found := slices.BinarySearchFunc(t.Entries, el, func(e cas.Entry, name string) int { return strings.Compare(e.Name, name) })
-		if !found {
-			return cas.Entry{}, fmt.Errorf("%s: not found", rel)
-		}
-		cur = t.Entries[i]
+	e, err := cas.Find(ctx, s, root, clean, trees)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cas.Entry{}, fmt.Errorf("%s: not found", rel)
 	}
-	return cur, nil
+	return e, err
 }
 
 func bindBundleRead(ctx context.Context, s verify.Store, root digest.Digest, rel string, limit int64, trees map[digest.Digest]cas.Tree) ([]byte, error) {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -538,30 +537,14 @@ func directoryInputs(manifest []byte) []string {
 	return out
 }
 
-// bundleEntry finds the entry at the slash path rel below root. A missing
-// path gives an error wrapping fs.ErrNotExist.
+// bundleEntry is [cas.Find] below a run bundle's root; a root that is a blob
+// is reported as not a run bundle, wrapping fs.ErrNotExist.
 func bundleEntry(ctx context.Context, s bundleReader, root digest.Digest, rel string, cache map[digest.Digest]cas.Tree) (cas.Entry, error) {
-	cur := cas.Entry{Mode: cas.ModeTree, Digest: root}
-	for _, el := range strings.Split(path.Clean(rel), "/") {
-		if cur.Mode != cas.ModeTree {
-			return cas.Entry{}, fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
+	e, err := cas.Find(ctx, s, root, rel, cache)
+	if errors.Is(err, cas.ErrNotTree) {
+		if _, rerr := s.ReadTree(ctx, root); errors.Is(rerr, cas.ErrNotTree) {
+			return cas.Entry{}, fmt.Errorf("%s is not a run bundle (a blob, not a tree): %w", root, fs.ErrNotExist)
 		}
-		t, ok := cache[cur.Digest]
-		if !ok {
-			var err error
-			if t, err = s.ReadTree(ctx, cur.Digest); err != nil {
-				if errors.Is(err, cas.ErrNotTree) && cur.Digest == root {
-					return cas.Entry{}, fmt.Errorf("%s is not a run bundle (a blob, not a tree): %w", root, fs.ErrNotExist)
-				}
-				return cas.Entry{}, err
-			}
-			cache[cur.Digest] = t
-		}
-		i, found := slices.BinarySearchFunc(t.Entries, el, func(e cas.Entry, name string) int { return strings.Compare(e.Name, name) })
-		if !found {
-			return cas.Entry{}, fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
-		}
-		cur = t.Entries[i]
 	}
-	return cur, nil
+	return e, err
 }

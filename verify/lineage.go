@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
@@ -245,7 +243,7 @@ func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
 // readRunIO reads a run bundle's inputs and artifacts by BLAKE3 digest.
 func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, error) {
 	trees := map[digest.Digest]cas.Tree{}
-	me, err := lookupEntry(ctx, src, root, ManifestName, trees)
+	me, err := cas.Find(ctx, src, root, ManifestName, trees)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +284,7 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, erro
 		if d := digest.Digest(b3); b3 != "" && spec.ValidDigest(d) {
 			return rel, d, true, nil
 		}
-		e, err := lookupEntry(ctx, src, root, rel, trees)
+		e, err := cas.Find(ctx, src, root, rel, trees)
 		if err != nil {
 			if fatal(ctx, err) {
 				return "", "", false, err
@@ -319,7 +317,7 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, erro
 	}
 	// rigor run also keeps the program's whole output directory, and
 	// indexes it as the output "outputs".
-	if e, err := lookupEntry(ctx, src, root, outputsDir, trees); err == nil && e.Mode == cas.ModeTree {
+	if e, err := cas.Find(ctx, src, root, outputsDir, trees); err == nil && e.Mode == cas.ModeTree {
 		r.outputs = append(r.outputs, ioItem{e.Digest.String(), outputsDir, "outputs"})
 	} else if err != nil && fatal(ctx, err) {
 		return nil, err
@@ -348,30 +346,4 @@ func summaryRoot(ctx context.Context, idx cas.Indexer, id string) (digest.Digest
 		return nil
 	})
 	return root, err
-}
-
-var errNoEntry = errors.New("verify: no such path in the run bundle")
-
-// lookupEntry finds the entry at the slash path rel below root.
-func lookupEntry(ctx context.Context, src Store, root digest.Digest, rel string, cache map[digest.Digest]cas.Tree) (cas.Entry, error) {
-	cur := cas.Entry{Mode: cas.ModeTree, Digest: root}
-	for _, el := range strings.Split(path.Clean(rel), "/") {
-		if cur.Mode != cas.ModeTree {
-			return cas.Entry{}, fmt.Errorf("%s: %w", rel, errNoEntry)
-		}
-		t, ok := cache[cur.Digest]
-		if !ok {
-			var err error
-			if t, err = src.ReadTree(ctx, cur.Digest); err != nil {
-				return cas.Entry{}, err
-			}
-			cache[cur.Digest] = t
-		}
-		i, found := slices.BinarySearchFunc(t.Entries, el, func(e cas.Entry, name string) int { return strings.Compare(e.Name, name) })
-		if !found {
-			return cas.Entry{}, fmt.Errorf("%s: %w", rel, errNoEntry)
-		}
-		cur = t.Entries[i]
-	}
-	return cur, nil
 }
