@@ -122,6 +122,11 @@ type Options struct {
 	// sha256 must match.
 	Inputs []InputSpec
 
+	// RehashEnv runs the Python environment probe even when the store's
+	// cache of its answer (ingest.PythonProbeIndex) still holds, and
+	// refreshes that cache.
+	RehashEnv bool
+
 	// Dir is the child's working directory and the directory whose code is
 	// snapshotted (the whole git work tree around it); "" is the current
 	// directory.

@@ -91,6 +91,7 @@ func Run(ctx context.Context, open OpenStore, opts Options) (Result, error) {
 		probe.abandon()
 		return Result{}, err
 	}
+	probe.attach(s)
 	p, err := prepare(ctx, s, opts, pre, probe)
 	if cerr := s.Close(); err == nil && cerr != nil {
 		err = cerr

@@ -112,6 +112,7 @@ type envInfo struct {
 // copies that into the store, so it needs no store lock while it runs.
 type envProbe struct {
 	mem    *memStore
+	index  *lazyIndex
 	done   chan struct{}
 	snap   ingest.EnvSnapshot
 	err    error
@@ -121,13 +122,56 @@ type envProbe struct {
 // startEnvProbe starts probing the environment of a run of row and seed.
 func startEnvProbe(ctx context.Context, o Options, row string, seed spec.Seed) *envProbe {
 	pctx, cancel := context.WithCancel(ctx)
-	e := &envProbe{mem: newMemStore(), done: make(chan struct{}), cancel: cancel}
+	e := &envProbe{mem: newMemStore(), index: &lazyIndex{ready: make(chan struct{})}, done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(e.done)
 		in := ingest.New(e.mem, ingest.Options{})
-		e.snap, e.err = in.ProbeEnv(pctx, ingest.EnvOptions{Python: pythonOf(o.Argv), Dir: o.Dir, Env: stableEnv(o.Env, row, seed)})
+		e.snap, e.err = in.ProbeEnv(pctx, ingest.EnvOptions{
+			Python: pythonOf(o.Argv), Dir: o.Dir, Env: stableEnv(o.Env, row, seed),
+			Cache: e.index, Rehash: o.RehashEnv,
+		})
 	}()
 	return e
+}
+
+// attach gives the probe the open store, for its cache of the Python
+// probe's answer. The store must stay open until the probe is done
+// (store or abandon).
+func (e *envProbe) attach(s cas.Indexer) { e.index.attach(s) }
+
+// lazyIndex is the store's index for a probe that starts before the store
+// is open: each call waits until attach hands the store over (or ctx ends).
+type lazyIndex struct {
+	ready chan struct{}
+	s     cas.Indexer
+}
+
+func (l *lazyIndex) attach(s cas.Indexer) {
+	l.s = s
+	close(l.ready)
+}
+
+func (l *lazyIndex) wait(ctx context.Context) error {
+	select {
+	case <-l.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *lazyIndex) PutIndex(ctx context.Context, index string, key, value []byte) error {
+	if err := l.wait(ctx); err != nil {
+		return err
+	}
+	return l.s.PutIndex(ctx, index, key, value)
+}
+
+func (l *lazyIndex) ScanIndex(ctx context.Context, index string, prefix []byte, fn func(key, value []byte) error) error {
+	if err := l.wait(ctx); err != nil {
+		return err
+	}
+	return l.s.ScanIndex(ctx, index, prefix, fn)
 }
 
 // abandon stops the probe and waits for it.
