@@ -238,7 +238,7 @@ func (r *reviewer) nanCall(n, fn *node, canon string, kw map[string]*node) {
 		}
 	case canon == "warnings.filterwarnings" || canon == "warnings.simplefilter":
 		if s, ok := stringValue(arg(n, 0, "action")); ok && s == "ignore" {
-			if c := kw["category"]; c != nil && tailName(c) == "RuntimeWarning" {
+			if c := kw["category"]; c != nil && tailName(c) == "RuntimeWarning" && kw["message"] == nil && arg(n, 1, "message") == nil {
 				r.add(ClassNaNSwallow, spec.SeverityMajor, n, "RuntimeWarnings are silenced, so NaN/Inf from invalid values go unnoticed",
 					"filter only a specific message, or scope it with warnings.catch_warnings() around a known-safe call")
 			}

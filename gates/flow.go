@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"strings"
@@ -9,6 +10,7 @@ import (
 // flow interprets one unit abstractly (see flow_values.go) and collects
 // leakage findings.
 type flow struct {
+	ctx      context.Context // checked now and then; never stored past the analysis
 	prog     *program
 	u        *unit
 	out      []finding
@@ -17,6 +19,7 @@ type flow struct {
 	depth    int
 	active   map[*funcDef]bool
 	analysed map[*funcDef]bool
+	inlined  map[*funcDef]int
 	loops    int
 	rets     []*retCollector
 	nextID   int
@@ -51,11 +54,16 @@ func (s *scope) get(name string) (*value, bool) {
 
 const (
 	maxInlineDepth = 4
-	budgetPerNode  = 40
+	// maxInlinesPerFunc bounds how often one function is followed into, so
+	// that call trees (a recursive-descent parser) stay linear; later calls
+	// get the conservative result.
+	maxInlinesPerFunc = 12
+	budgetPerNode     = 16
 )
 
-// analyseLeakage runs the data-flow analysis on one unit.
-func analyseLeakage(prog *program, u *unit) []finding {
+// analyseLeakage runs the data-flow analysis on one unit. It stops early,
+// with what it found so far, when ctx is done.
+func analyseLeakage(ctx context.Context, prog *program, u *unit) []finding {
 	if u.readErr != nil || len(u.files) == 0 {
 		return nil
 	}
@@ -64,8 +72,8 @@ func analyseLeakage(prog *program, u *unit) []finding {
 		nodes += len(f.nodes)
 	}
 	fl := &flow{
-		prog: prog, u: u, seen: map[string]bool{}, budget: budgetPerNode*nodes + 200000,
-		active: map[*funcDef]bool{}, analysed: map[*funcDef]bool{}, free: map[string]*value{},
+		ctx: ctx, prog: prog, u: u, seen: map[string]bool{}, budget: budgetPerNode*nodes + 200000,
+		active: map[*funcDef]bool{}, analysed: map[*funcDef]bool{}, inlined: map[*funcDef]int{}, free: map[string]*value{},
 		modules: map[*unit]*scope{}, classOf: map[*node]*classDef{}, closures: map[*funcDef]*scope{},
 	}
 	fl.module = newScope(nil)
@@ -128,6 +136,10 @@ func (fl *flow) newOp(site *node, kind, what string) *splitOp {
 func (fl *flow) block(ss []*node, sc *scope) {
 	for _, s := range ss {
 		if fl.budget <= 0 {
+			return
+		}
+		if fl.budget&1023 == 0 && fl.ctx.Err() != nil {
+			fl.budget = 0
 			return
 		}
 		fl.stmt(s, sc)
@@ -458,6 +470,8 @@ func (fl *flow) nameRegions(v *value, name string) {
 		switch {
 		case rl == roleVal:
 			r.role = roleVal
+		case r.part == partTest && rl == roleTrain:
+			r.role = roleTrain // X_train1, X_train2 = train_test_split(...): both halves train
 		case r.part == partTrain || r.part == partTest:
 		case rl != roleNone && r.role == roleNone:
 			r.role = rl
@@ -939,7 +953,8 @@ func elementOfDict(v *value) *value {
 	return e
 }
 
-// sliceKey is "lo:hi" of a slice, bounds as written.
+// sliceKey is "lo:hi" of a slice, bounds as written, or "lo:hi:step" when
+// it has a step.
 func sliceKey(s *node) string {
 	t := s.text()
 	depth := 0
@@ -959,8 +974,11 @@ func sliceKey(s *node) string {
 		}
 	}
 	parts = append(parts, strings.TrimSpace(t[last:]))
-	if len(parts) < 2 {
+	switch {
+	case len(parts) < 2:
 		return t + ":"
+	case len(parts) > 2 && parts[2] != "" && parts[2] != "1":
+		return parts[0] + ":" + parts[1] + ":" + parts[2]
 	}
 	return parts[0] + ":" + parts[1]
 }
@@ -978,7 +996,7 @@ func (fl *flow) dataSubscript(n *node, base *value, subs []*node, sc *scope) *va
 	}
 	if first.kind == "slice" {
 		key := sliceKey(first)
-		if key == ":" || key == "::" {
+		if key == ":" {
 			for _, s := range subs[1:] {
 				if cols := stringsOf(s); len(cols) > 0 {
 					fl.mention(base, cols, n)

@@ -56,7 +56,7 @@ func (a *argVals) all() []*value {
 }
 
 func (fl *flow) args(call *node, sc *scope) *argVals {
-	a := &argVals{kw: map[string]*value{}, kwN: map[string]*node{}}
+	a := &argVals{}
 	al := call.child("arguments")
 	if al.is("generator_expression") {
 		a.pos = append(a.pos, fl.eval(al, sc))
@@ -66,11 +66,26 @@ func (fl *flow) args(call *node, sc *scope) *argVals {
 	for _, c := range al.kids() {
 		switch c.kind {
 		case "keyword_argument":
+			if a.kw == nil {
+				a.kw, a.kwN = map[string]*value{}, map[string]*node{}
+			}
 			name := c.child("name").text()
 			a.kw[name] = fl.eval(c.child("value"), sc)
 			a.kwN[name] = c.child("value")
 		case "dictionary_splat":
 			fl.eval(c.firstKid(), sc)
+		case "list_splat":
+			// f(*xs): the elements of a known tuple become arguments.
+			v := fl.eval(c.firstKid(), sc)
+			if v.has(kTuple) && len(v.elems) > 0 && v.other == nil {
+				for _, e := range v.elems {
+					a.pos = append(a.pos, e)
+					a.posN = append(a.posN, c)
+				}
+				continue
+			}
+			a.pos = append(a.pos, elementOf(v))
+			a.posN = append(a.posN, c)
 		default:
 			a.pos = append(a.pos, fl.eval(c, sc))
 			a.posN = append(a.posN, c)
@@ -200,9 +215,10 @@ func (fl *flow) instantiate(cd *classDef, a *argVals, n *node) *value {
 // [flow.conservative].
 func (fl *flow) inline(fd *funcDef, self *value, a *argVals, at *node) *value {
 	fl.analysed[fd] = true
-	if fl.active[fd] || fl.depth >= maxInlineDepth || fl.budget <= 0 {
+	if fl.active[fd] || fl.depth >= maxInlineDepth || fl.budget <= 0 || fl.inlined[fd] >= maxInlinesPerFunc {
 		return fl.conservative(a)
 	}
+	fl.inlined[fd]++
 	fl.active[fd] = true
 	fl.depth++
 	defer func() {
@@ -437,8 +453,10 @@ func isModelClass(canon, tail string) bool {
 	return modelSuffixRe.MatchString(tail) || tail == "Sequential" || tail == "Model"
 }
 
-func estimatorsIn(v *value) []*value {
-	if v == nil {
+func estimatorsIn(v *value) []*value { return estimatorsInDepth(v, 0) }
+
+func estimatorsInDepth(v *value, depth int) []*value {
+	if v == nil || depth > maxValueDepth {
 		return nil
 	}
 	var out []*value
@@ -446,10 +464,10 @@ func estimatorsIn(v *value) []*value {
 		out = append(out, v)
 	}
 	for _, e := range v.elems {
-		out = append(out, estimatorsIn(e)...)
+		out = append(out, estimatorsInDepth(e, depth+1)...)
 	}
 	if v.other != nil {
-		out = append(out, estimatorsIn(v.other)...)
+		out = append(out, estimatorsInDepth(v.other, depth+1)...)
 	}
 	return out
 }
@@ -576,9 +594,13 @@ func (fl *flow) dictMethod(d *value, meth string, a *argVals) *value {
 func (fl *flow) listMethod(n *node, l *value, meth string, a *argVals) *value {
 	switch meth {
 	case "append", "add", "insert", "appendleft":
-		l.other = join(l.other, a.get(len(a.pos)-1))
+		if x := a.get(len(a.pos) - 1); x != l {
+			l.other = join(l.other, x)
+		}
 	case "extend", "update":
-		l.other = join(l.other, elementOf(a.get(0)))
+		if x := elementOf(a.get(0)); x != l {
+			l.other = join(l.other, x)
+		}
 	case "pop", "popleft":
 		return elementOf(l)
 	case "index", "count":
@@ -714,19 +736,21 @@ func (fl *flow) fit(n *node, v *value, X *value, a *argVals, meth string) {
 	}
 }
 
-func hasEarlyStopping(v *value) bool {
-	if v == nil {
+func hasEarlyStopping(v *value) bool { return hasEarlyStoppingDepth(v, 0) }
+
+func hasEarlyStoppingDepth(v *value, depth int) bool {
+	if v == nil || depth > maxValueDepth {
 		return false
 	}
 	if v.mod == "early_stopping" {
 		return true
 	}
 	for _, e := range v.elems {
-		if hasEarlyStopping(e) {
+		if hasEarlyStoppingDepth(e, depth+1) {
 			return true
 		}
 	}
-	return hasEarlyStopping(v.other)
+	return hasEarlyStoppingDepth(v.other, depth+1)
 }
 
 func (fl *flow) transform(n *node, v *value, X *value) *value {
@@ -832,6 +856,10 @@ func (fl *flow) bootstrap(n *node, a *argVals) *value {
 }
 
 // evaluate is predict/score: an evaluation of a fitted model on rows.
+// Rows count as held out when they are test data (a split's test part, a
+// CV test fold, data named or loaded as test data) or when the model was
+// fitted on another part of the same partition (X[:n] and X[n:]).
+// Evaluating on exactly the training rows is a training score, not a leak.
 func (fl *flow) evaluate(n *node, v *value, meth string, X, y *value) *value {
 	if X == nil {
 		return unknown()
@@ -839,14 +867,23 @@ func (fl *flow) evaluate(n *node, v *value, meth string, X, y *value) *value {
 	est := v.est
 	var held []*region
 	for _, r := range X.rows {
-		if !r.heldOut() {
+		holdout := r.testPart() != nil
+		if !holdout && est.fit != nil {
+			for _, fr := range est.fit.rows {
+				if partitionSiblings(fr, r) {
+					holdout = true
+					break
+				}
+			}
+		}
+		if !holdout {
 			continue
 		}
 		held = append(held, r)
 		if est.fit != nil {
 			for _, fr := range est.fit.rows {
-				if fr == r && r.testPart() != nil {
-					continue // trained on the test part itself: reported at the fit
+				if fr == r {
+					continue // the same rows: a training score, or a fit on test data reported at the fit
 				}
 				if overlaps(fr, r) {
 					fl.reportSharedRows(n, est, fr, r, X)
@@ -874,9 +911,25 @@ func (fl *flow) evaluate(n *node, v *value, meth string, X, y *value) *value {
 	}
 	if len(held) > 0 {
 		out.k |= kScore
-		out.score = &scoreInfo{at: n, rows: held}
+		out.score = &scoreInfo{at: n, rows: held, pred: meth != "score" && meth != "evaluate"}
 	}
 	return out
+}
+
+// partitionSiblings reports whether a and b lie in different parts of one
+// partitioning operation (X[:n] and X[n:], the train and test of a split).
+func partitionSiblings(a, b *region) bool {
+	for pa := a; pa != nil; pa = pa.parent {
+		if pa.op == nil {
+			continue
+		}
+		for pb := b; pb != nil; pb = pb.parent {
+			if pb != pa && pb.op == pa.op && pb.parent == pa.parent {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // partitionBelow returns the first region below anc on the way to r that a
@@ -1174,24 +1227,26 @@ func (fl *flow) dataMethod(n *node, v *value, meth string, a *argVals) *value {
 	return keep()
 }
 
-func containsScore(v *value) bool {
-	if v == nil {
+func containsScore(v *value) bool { return containsScoreDepth(v, 0) }
+
+func containsScoreDepth(v *value, depth int) bool {
+	if v == nil || depth > maxValueDepth {
 		return false
 	}
 	if v.score != nil {
 		return true
 	}
 	for _, e := range v.elems {
-		if containsScore(e) {
+		if containsScoreDepth(e, depth+1) {
 			return true
 		}
 	}
 	for _, e := range v.dict {
-		if containsScore(e) {
+		if containsScoreDepth(e, depth+1) {
 			return true
 		}
 	}
-	return containsScore(v.other) || containsScore(v.elem)
+	return containsScoreDepth(v.other, depth+1) || containsScoreDepth(v.elem, depth+1)
 }
 
 // isFreeEstimator reports whether a data value that the analysis knows

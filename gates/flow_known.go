@@ -127,7 +127,7 @@ func isDataSource(canon, tail string) bool {
 var rowStats = nameSet("mean", "std", "var", "median", "quantile", "min", "max", "sum", "mode", "describe", "cov",
 	"corr", "corrwith", "nunique", "value_counts", "agg", "aggregate", "nanmean", "nanstd", "nanmedian",
 	"percentile", "nanpercentile", "nanquantile", "average", "ptp", "sem", "skew", "kurt", "mad", "idxmax",
-	"idxmin", "unique", "argsort", "nlargest", "nsmallest", "count", "prod")
+	"idxmin", "unique", "nlargest", "nsmallest", "count", "prod")
 
 // rowWiseStats keep one value per row but each depends on all rows.
 var rowWiseStats = nameSet("rank", "zscore", "qcut", "cut", "cumsum_", "expanding_", "pct_rank")

@@ -210,6 +210,9 @@ func siblingsOverlap(a, b *region) bool {
 // bounds. Symbolic bounds are equal only when written the same; unknown
 // cases are assumed disjoint (the code means a partition).
 func slicesOverlap(a, b string) bool {
+	if strings.Count(a, ":") > 1 || strings.Count(b, ":") > 1 {
+		return false // strided slices (X[::2], X[1::2]): assume they interleave
+	}
 	alo, ahi, _ := strings.Cut(a, ":")
 	blo, bhi, _ := strings.Cut(b, ":")
 	var x, y [2]int64
@@ -329,6 +332,7 @@ type value struct {
 type scoreInfo struct {
 	at   *node
 	rows []*region
+	pred bool // predictions on the rows, not yet a score
 }
 
 type estimator struct {
@@ -443,8 +447,20 @@ func mergeDepth(out, in *value, flatten bool, depth int) {
 	}
 }
 
+// A value keeps at most this many regions and taints. Code that slices
+// and joins in loops (a recursive-descent parser taking value[1:] again and
+// again) would otherwise grow them without bound; real data flows need a
+// handful.
+const (
+	maxRegions = 16
+	maxTaints  = 16
+)
+
 func unionRegions(a, b []*region) []*region {
 	for _, r := range b {
+		if len(a) >= maxRegions {
+			break
+		}
 		if !slices.Contains(a, r) {
 			a = append(slices.Clip(a), r)
 		}
@@ -454,6 +470,9 @@ func unionRegions(a, b []*region) []*region {
 
 func unionTaints(a, b []*taint) []*taint {
 	for _, t := range b {
+		if len(a) >= maxTaints {
+			break
+		}
 		if !slices.Contains(a, t) {
 			a = append(slices.Clip(a), t)
 		}
@@ -462,12 +481,27 @@ func unionTaints(a, b []*taint) []*taint {
 }
 
 // join is the least upper bound of two values, for merging branches.
-func join(a, b *value) *value {
+// Containers are joined a few levels deep; values can refer to themselves
+// (a list appended to itself), so deeper levels keep the first value.
+func join(a, b *value) *value { return joinDepth(a, b, 0) }
+
+const maxValueDepth = 4
+
+func joinDepth(a, b *value, depth int) *value {
 	switch {
 	case a == nil:
 		return b
 	case b == nil || a == b:
 		return a
+	case depth >= maxValueDepth:
+		out := *a
+		out.k |= b.k
+		out.rows = unionRegions(slices.Clone(a.rows), b.rows)
+		out.taint = unionTaints(slices.Clone(a.taint), b.taint)
+		if out.score == nil {
+			out.score = b.score
+		}
+		return &out
 	}
 	out := &value{k: a.k | b.k, trace: a.trace}
 	out.rows = unionRegions(slices.Clone(a.rows), b.rows)
@@ -494,7 +528,7 @@ func join(a, b *value) *value {
 	if a.k&kTuple != 0 && b.k&kTuple != 0 && len(a.elems) == len(b.elems) {
 		out.elems = make([]*value, len(a.elems))
 		for i := range a.elems {
-			out.elems[i] = join(a.elems[i], b.elems[i])
+			out.elems[i] = joinDepth(a.elems[i], b.elems[i], depth+1)
 		}
 	} else if len(a.elems) > 0 {
 		out.elems = a.elems
@@ -507,10 +541,10 @@ func join(a, b *value) *value {
 			out.dict[k] = v
 		}
 		for k, v := range b.dict {
-			out.dict[k] = join(out.dict[k], v)
+			out.dict[k] = joinDepth(out.dict[k], v, depth+1)
 		}
 	}
-	out.other = join(a.other, b.other)
+	out.other = joinDepth(a.other, b.other, depth+1)
 	out.obj = a.obj
 	if out.obj == nil {
 		out.obj = b.obj
@@ -525,7 +559,7 @@ func join(a, b *value) *value {
 	if out.mod == "" {
 		out.mod = b.mod
 	}
-	out.elem = join(a.elem, b.elem)
+	out.elem = joinDepth(a.elem, b.elem, depth+1)
 	if a.isStr && b.isStr && a.str == b.str {
 		out.isStr, out.str = true, a.str
 	}

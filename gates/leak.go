@@ -59,7 +59,7 @@ func Leakage(ctx context.Context, srcs []Source, opts Options) (*Result, error) 
 		return nil, err
 	}
 	fs, err := forUnits(ctx, prog, opts.Concurrency, func(_ int, u *unit) []finding {
-		return append(unitProblems(u), analyseLeakage(prog, u)...)
+		return append(unitProblems(u), analyseLeakage(ctx, prog, u)...)
 	})
 	if err != nil {
 		return nil, err
@@ -254,11 +254,13 @@ func (fl *flow) selection(site *node, what string, vs []*value) {
 }
 
 // testScore finds a score on test data in v or its elements.
-func testScore(v *value) *scoreInfo {
-	if v == nil {
+func testScore(v *value) *scoreInfo { return testScoreDepth(v, 0) }
+
+func testScoreDepth(v *value, depth int) *scoreInfo {
+	if v == nil || depth > maxValueDepth {
 		return nil
 	}
-	if v.score != nil {
+	if v.score != nil && !v.score.pred {
 		for _, r := range v.score.rows {
 			if r.testPart() != nil {
 				return v.score
@@ -266,22 +268,19 @@ func testScore(v *value) *scoreInfo {
 		}
 	}
 	for _, e := range v.elems {
-		if s := testScore(e); s != nil {
+		if s := testScoreDepth(e, depth+1); s != nil {
 			return s
 		}
 	}
 	for _, e := range v.dict {
-		if s := testScore(e); s != nil {
+		if s := testScoreDepth(e, depth+1); s != nil {
 			return s
 		}
 	}
-	if s := testScore(v.other); s != nil {
+	if s := testScoreDepth(v.other, depth+1); s != nil {
 		return s
 	}
-	if v.elem != v {
-		return testScore(v.elem)
-	}
-	return nil
+	return testScoreDepth(v.elem, depth+1)
 }
 
 // checkCompareSelection reports "if score > best" inside a loop, when score
@@ -361,7 +360,8 @@ func (fl *flow) reportPreprocessing(t *taint, op *splitOp, splitSite *node, v *v
 	if t.site == nil || splitSite == nil {
 		return
 	}
-	if !fl.once("pre|" + siteKey(t.site) + "|" + siteKey(splitSite)) {
+	// One finding per fit: the first split it leaks into.
+	if !fl.once("pre|" + siteKey(t.site)) {
 		return
 	}
 	what := t.what
@@ -384,7 +384,7 @@ func (fl *flow) reportPreprocessing(t *taint, op *splitOp, splitSite *node, v *v
 func (fl *flow) reportFitOnTest(site *node, est *estimator, X *value, tp *region, preproc bool) {
 	key := "fittest|" + siteKey(site)
 	if preproc {
-		key = "pre|" + siteKey(site) + "|" + siteKey(tp.site)
+		key = "pre|" + siteKey(site)
 	}
 	if !fl.once(key) {
 		return

@@ -227,6 +227,13 @@ func collectSeedFacts(u *unit) *seedFacts {
 					}
 				}
 			case "attribute":
+				if n.parent != nil && n.parent.kind == "attribute" {
+					return true // only whole chains
+				}
+				t := n.text()
+				if !strings.Contains(t, "cuda") && !strings.Contains(t, "cudnn") && !strings.Contains(t, "random") {
+					return true
+				}
 				d := im.canon(dotted(n))
 				if sf.gpu == nil && (strings.HasPrefix(d, "torch.cuda.") || strings.HasPrefix(d, "torch.backends.cudnn")) {
 					sf.gpu, sf.gpuWhy = n, d
@@ -416,6 +423,9 @@ func (sf *seedFacts) seedCall(n *node, im *importTable, gens, seeded map[string]
 		sf.gpu, sf.gpuWhy = n, ".cuda()"
 	case helperNames[tail]:
 		sf.helpers = append(sf.helpers, n)
+	}
+	if strings.HasPrefix(canon, "jax.random.") {
+		sf.usesJAXRnd = true
 	}
 	if sf.gpu == nil && strings.HasPrefix(canon, "torch.cuda.") {
 		sf.gpu, sf.gpuWhy = n, canon
