@@ -2,9 +2,24 @@ package gates
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+// The benchmarks report it per operation next to wall time, because the
+// machine they run on is shared: wall time there depends on the load.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // benchModule is one realistic experiment module: imports, data loading,
 // feature engineering with pandas, a custom transformer class, a model
@@ -164,6 +179,7 @@ func BenchmarkScan100kLines(b *testing.B) {
 	}{{"review", Review}, {"seeds", Seeds}, {"leakage", Leakage}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				res, err := bc.fn(b.Context(), srcs, Options{})
 				if err != nil {
@@ -174,6 +190,7 @@ func BenchmarkScan100kLines(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(lines), "lines/op")
+			b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }
@@ -189,4 +206,24 @@ func TestBenchModuleIsClean(t *testing.T) {
 			t.Errorf("findings in the benchmark module:\n%s", describe(res.Findings))
 		}
 	}
+}
+
+// TestGenerateBenchTree writes the benchmark's 100,000 lines as files under
+// $RIGOR_GATES_GEN, to time the command line on them (see BENCHMARKS.md).
+func TestGenerateBenchTree(t *testing.T) {
+	dir := os.Getenv("RIGOR_GATES_GEN")
+	if dir == "" {
+		t.Skip("set RIGOR_GATES_GEN to a directory")
+	}
+	srcs, lines := benchSources(100000)
+	for _, s := range srcs {
+		p := filepath.Join(dir, s.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, s.Text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d files, %d lines under %s", len(srcs), lines, dir)
 }

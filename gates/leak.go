@@ -3,8 +3,6 @@ package gates
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/rigor-dev/rigor/spec"
 )
@@ -526,19 +524,5 @@ func (fl *flow) reportSelection(site *node, t *scoreInfo, why string) {
 		fix:      "choose models and hyperparameters on a validation split or by cross-validation on the training rows; score the chosen one on the test set once",
 		evidence: ev,
 		related:  rel,
-	})
-}
-
-// sortFindings orders findings by location.
-func sortFindings(fs []finding) {
-	slices.SortStableFunc(fs, func(a, b finding) int {
-		la, lb := a.location(), b.location()
-		if c := strings.Compare(la.Path, lb.Path); c != 0 {
-			return c
-		}
-		if la.Line != lb.Line {
-			return la.Line - lb.Line
-		}
-		return la.Col - lb.Col
 	})
 }

@@ -326,16 +326,3 @@ func (f *file) lineCol(off uint32) (line, col int) {
 	}
 	return lo + 1, utf8.RuneCount(f.text[start:o]) + 1
 }
-
-// lineText returns the text of 1-based line n without its newline.
-func (f *file) lineText(n int) string {
-	if n < 1 || n > len(f.lineOff) {
-		return ""
-	}
-	start := f.lineOff[n-1]
-	end := len(f.text)
-	if n < len(f.lineOff) {
-		end = f.lineOff[n] - 1
-	}
-	return string(bytes.TrimRight(f.text[start:end], "\r"))
-}
