@@ -129,6 +129,9 @@ func (s *Store) putInline(ctx context.Context, c *codec, data []byte, kind Kind,
 // commitObject writes the record of object sm unless an equivalent, recent
 // and intact record is already there. It returns the stored object's Info.
 func (s *Store) commitObject(c *codec, sm sum, rec *record) (Info, error) {
+	if err := s.checkSpace(len(rec.inline)); err != nil {
+		return Info{}, fmt.Errorf("cas: put: %w", err)
+	}
 	key := objectKey(sm)
 	for {
 		err := s.db.Update(func(txn *badger.Txn) error {
@@ -291,6 +294,11 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 			}
 			chunks[j.idx] = chunkRef{sum: j.sum, size: int64(j.n)}
 			if j.val == nil || ctx.Err() != nil {
+				release(j)
+				continue
+			}
+			if err := s.checkSpace(len(j.val) + pendingBytes); err != nil {
+				cancel(fmt.Errorf("cas: put: %w", err))
 				release(j)
 				continue
 			}
