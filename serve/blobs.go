@@ -138,43 +138,45 @@ func (e *preHeaderError) Error() string { return e.err.Error() }
 // written with the first bytes sent, so that damage found before (in a
 // range within the first buffer, or before the range) gives a proper
 // error status (a *preHeaderError).
+//
+// A goroutine reads ahead (up to blobAhead buffers) while this one writes
+// to the client, so that verifying and sending overlap.
 func streamVerified(ctx context.Context, w http.ResponseWriter, code int, rc io.Reader, start, length int64) error {
-	bufs := [2][]byte{make([]byte, blobBuf), make([]byte, blobBuf)}
-	var held []byte // read, in range, not yet written: a part of bufs[cur^1]
-	cur := 0        // the buffer the next read fills
+	ra := readAhead(ctx, rc)
+	defer ra.stop()
+	var held *piece // in range, not yet written
 	var pos int64   // offset of the next byte read
 	end := start + length
 	wrote := false
 	flush := func() error {
-		if len(held) == 0 {
+		if held == nil {
 			return nil
 		}
+		p := held
+		held = nil
 		if !wrote {
 			w.WriteHeader(code)
 			wrote = true
 		}
-		_, err := w.Write(held)
-		held = nil
+		_, err := w.Write(p.data)
+		ra.recycle(p)
 		return err
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		buf := bufs[cur]
-		n, err := io.ReadFull(rc, buf)
-		if n > 0 {
+	for p := range ra.pieces {
+		if n := len(p.data); n > 0 {
 			lo, hi := max(start-pos, 0), min(end-pos, int64(n))
 			pos += int64(n)
 			if lo < hi {
 				if err := flush(); err != nil {
 					return err
 				}
-				held = buf[lo:hi]
-				cur ^= 1
+				p.data = p.data[lo:hi]
+				held = p
+			} else {
+				ra.recycle(p)
 			}
 		}
-		switch {
+		switch err := p.err; {
 		case err == nil:
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			// The reader reached its end: the whole object matched.
@@ -189,6 +191,70 @@ func streamVerified(ctx context.Context, w http.ResponseWriter, code int, rc io.
 			return err
 		}
 	}
+	return ctx.Err() // the read-ahead stopped: ctx ended
+}
+
+// blobAhead is the number of buffers read ahead of the client.
+const blobAhead = 4
+
+// piece is one read of a blob: its bytes and the read's error.
+type piece struct {
+	buf  []byte // the whole buffer, recycled
+	data []byte
+	err  error // io.EOF after the last bytes, or the failure
+}
+
+type reader struct {
+	pieces <-chan *piece
+	free   chan []byte
+	done   chan struct{}
+	exited chan struct{}
+}
+
+// readAhead reads rc in a goroutine, blobBuf bytes at a time, into
+// blobAhead buffers that the consumer recycles. The last piece carries an
+// error (io.EOF at the end). stop ends the goroutine and waits for it, so
+// that the caller may close rc afterwards.
+func readAhead(ctx context.Context, rc io.Reader) *reader {
+	out := make(chan *piece, blobAhead)
+	r := &reader{pieces: out, free: make(chan []byte, blobAhead), done: make(chan struct{}), exited: make(chan struct{})}
+	for range blobAhead {
+		r.free <- make([]byte, blobBuf)
+	}
+	go func() {
+		defer close(r.exited)
+		defer close(out)
+		for {
+			var buf []byte
+			select {
+			case buf = <-r.free:
+			case <-r.done:
+				return
+			case <-ctx.Done():
+				return
+			}
+			n, err := io.ReadFull(rc, buf)
+			if err == nil && ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			select {
+			case out <- &piece{buf: buf, data: buf[:n], err: err}:
+			case <-r.done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return r
+}
+
+func (r *reader) recycle(p *piece) { r.free <- p.buf }
+
+func (r *reader) stop() {
+	close(r.done)
+	<-r.exited
 }
 
 // parseRange parses a Range header for an object of size bytes: at most

@@ -178,6 +178,9 @@ func (b *tab) rows() int {
 // seeds, a lineage graph (clicked through), a run whose output is markup,
 // a log search, a gate report, and a download checked against its digest.
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the browser test starts Chromium; not in -short mode")
+	}
 	ctx := newBrowser(t)
 	f := newRealFixture(t)
 	srv := New(OpenDir(f.store, 0), Options{})

@@ -43,6 +43,7 @@ type pool struct {
 	closed   bool          // Close was called
 
 	stats poolStats
+	runs  runCache // decoded run summaries, shared by the sessions
 }
 
 // poolStats count what the pool did; tests read them.
@@ -58,6 +59,7 @@ type session struct {
 	gen    uint64
 	opened time.Time
 
+	cache  *runCache
 	runsMu sync.Mutex
 	runs   *runIndex // the runs index, read at most once per session
 }
@@ -166,7 +168,7 @@ func (p *pool) openSession(ctx context.Context, deadline time.Time) (*session, e
 	p.gen++
 	gen := p.gen
 	p.mu.Unlock()
-	return &session{st: st, gen: gen, opened: p.now()}, nil
+	return &session{st: st, gen: gen, opened: p.now(), cache: &p.runs}, nil
 }
 
 // waitLocked waits, with p.mu held on entry and on return, for the pool's

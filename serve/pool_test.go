@@ -5,12 +5,17 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rigor-dev/rigor/cas"
+	"github.com/rigor-dev/rigor/spec"
+	"github.com/rigor-dev/rigor/verify"
 )
 
 // countingOpener opens the same in-memory store and counts opens and
@@ -253,5 +258,113 @@ func TestServerLeavesStoreToOthers(t *testing.T) {
 	getJSON(t, ts.URL+"/api/runs", 200, &v)
 	if v.Total != 3 {
 		t.Errorf("%d runs after the third was recorded", v.Total)
+	}
+}
+
+// TestRunCache: the runs index kept between sessions is always what
+// verify.ListRuns reads, and unchanged entries are not decoded again.
+func TestRunCache(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	var c runCache
+	check := func(ix *runIndex) {
+		t.Helper()
+		want, err := verify.ListRuns(ctx, f.s, verify.RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ix.all, want) {
+			t.Fatalf("cached runs differ from verify.ListRuns:\n got %+v\nwant %+v", ix.all, want)
+		}
+	}
+	ix1, err := c.load(ctx, f.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(ix1)
+	if !slices.Equal(ix1.rows, []string{"CHAIN", "EXP-01", "EXP-02", "EXP-03"}) {
+		t.Errorf("rows %v", ix1.rows)
+	}
+	if ix2, _ := c.load(ctx, f.s); ix2 != ix1 {
+		t.Error("an unchanged index was rebuilt")
+	}
+	// A run recorded since.
+	putRun(t, f.s, runSpec{row: "EXP-01", seed: 3})
+	ix3, err := c.load(ctx, f.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(ix3)
+	if len(ix3.all) != len(ix1.all)+1 {
+		t.Errorf("%d runs after one more, had %d", len(ix3.all), len(ix1.all))
+	}
+	// An entry rewritten with other bytes (a remote pull of the same run
+	// id, say) is decoded again.
+	sum := f.seed2
+	sum.DurationMS = 424242
+	b, err := sum.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.PutIndex(ctx, spec.RunsIndex, []byte(sum.RunID), b); err != nil {
+		t.Fatal(err)
+	}
+	ix4, err := c.load(ctx, f.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(ix4)
+	// A damaged entry fails the listing, as it fails verify.ListRuns.
+	if err := f.s.PutIndex(ctx, spec.RunsIndex, []byte("EXP-09__seed-1__attempt-1"), []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.load(ctx, f.s); err == nil || !strings.Contains(err.Error(), "EXP-09__seed-1__attempt-1") {
+		t.Errorf("a damaged entry: %v", err)
+	}
+}
+
+// TestRunCacheParallelDecode decodes a first load of many runs on every
+// core, with the same result.
+func TestRunCacheParallelDecode(t *testing.T) {
+	s := newMemStore(t)
+	for i := range decodeParallel + 10 {
+		sum := spec.RunSummary{Schema: spec.SchemaRunSummary, RunID: spec.RunID("P", int64(i), 1), Row: "P", Seed: spec.Seed{Role: "fixed_repro", Value: int64(i)},
+			Attempt: 1, Ref: spec.RunRef("P", int64(i), 1), Status: "completed", Termination: "natural_exit", ExitCode: new(int), Completion: "PASS",
+			Root: cas.FromBytes([]byte{byte(i)}), Config: cas.FromBytes(nil)}
+		b, err := sum.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutIndex(t.Context(), spec.RunsIndex, []byte(sum.RunID), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var c runCache
+	ix, err := c.load(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := verify.ListRuns(t.Context(), s, verify.RunFilter{})
+	if !reflect.DeepEqual(ix.all, want) || len(want) != decodeParallel+10 {
+		t.Errorf("%d runs, ListRuns has %d", len(ix.all), len(want))
+	}
+}
+
+func TestWarm(t *testing.T) {
+	srv := New(OpenDir(t.TempDir(), time.Second), Options{})
+	defer srv.Close()
+	if err := srv.Warm(t.Context()); !errors.Is(err, cas.ErrNotStore) {
+		t.Errorf("Warm on a directory that is not a store: %v", err)
+	}
+	s := newMemStore(t)
+	putRun(t, s, runSpec{row: "W", seed: 1})
+	co := &countingOpener{s: s}
+	srv = New(co.open, Options{})
+	defer srv.Close()
+	if err := srv.Warm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.pool.runs.last == nil || len(srv.pool.runs.last.all) != 1 {
+		t.Errorf("Warm did not read the runs index")
 	}
 }

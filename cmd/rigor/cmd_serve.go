@@ -85,24 +85,6 @@ func runServe(ctx context.Context, g *globalOptions, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	// Fail now on a directory that is not a store; a store that another
-	// process holds is fine (the server waits for it per request).
-	s, err := cas.Open(ctx, dir, cas.Options{LockTimeout: o.lockTimeout})
-	switch {
-	case errors.Is(err, cas.ErrNotStore):
-		return withHint(err, "run 'rigor init' to create one, or point --store at an existing store")
-	case errors.Is(err, cas.ErrLocked):
-	case err != nil:
-		return err
-	default:
-		if err := s.Close(); err != nil {
-			return err
-		}
-	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.addr, err)
-	}
 	srv := serve.New(serve.OpenDir(dir, o.lockTimeout), serve.Options{
 		Token:       o.token,
 		LockTimeout: o.lockTimeout,
@@ -112,6 +94,24 @@ func runServe(ctx context.Context, g *globalOptions, o serveOptions) error {
 			}
 		},
 	})
+	// Fail now on a directory that is not a store, and read the runs index
+	// before the first page; a store that another process holds is fine
+	// (the server waits for it per request).
+	switch err := srv.Warm(ctx); {
+	case errors.Is(err, cas.ErrNotStore):
+		return withHint(err, "run 'rigor init' to create one, or point --store at an existing store")
+	case errors.Is(err, serve.ErrBusy):
+		if !g.quiet {
+			fmt.Fprintf(g.stderr, "rigor: serve: %s is busy (another rigor holds it); serving anyway\n", dir)
+		}
+	case err != nil:
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
