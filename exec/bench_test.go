@@ -83,7 +83,8 @@ type runJSON struct {
 // store and a small code tree, each iteration running both, so that a
 // change in machine load hits both alike. "overhead-ms" is the mean
 // difference: two store opens, the config, code and environment snapshots
-// (a Python interpreter lists its distributions), the attempt
+// (on a warm store the Python section comes from the store's cache, see
+// ingest.PythonProbeIndex: no interpreter starts), the attempt
 // reservation, and the recording.
 func BenchmarkRunOverhead(b *testing.B) {
 	bin := rigorBinary(b)

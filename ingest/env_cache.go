@@ -88,6 +88,8 @@ func pythonCacheKey(name, dir string, env []string) string {
 	}
 	if root != "" {
 		line("pyenv.version", contentOf(filepath.Join(root, "version")))
+		// A version prefix ("3.12") picks the latest installed match.
+		line("pyenv.versions", fingerprint(filepath.Join(root, "versions"), true))
 	}
 	line("kernel", readTrim("/proc/sys/kernel/osrelease"))
 	line("ld.so.cache", fingerprint("/etc/ld.so.cache", true))

@@ -211,6 +211,11 @@ func TestPythonProbeCache(t *testing.T) {
 		runs++
 		_ = snap
 	})
+	t.Run("PYENV_VERSION", func(t *testing.T) {
+		o := opts
+		o.Env = append(append([]string{}, env...), "PYENV_VERSION=3.12.1")
+		miss(t, o, "numpy==1.26.4")
+	})
 	t.Run("pyenv version file", func(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, ".python-version"), []byte("3.12.1\n"), 0o644); err != nil {
 			t.Fatal(err)
