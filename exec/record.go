@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,10 +101,12 @@ func record(ctx context.Context, s *cas.Store, p *plan, proc procResult, tests, 
 
 	// Outputs: the whole of RIGOR_OUT under rigor/outputs/, the known files
 	// also at the top.
-	in := ingest.New(s, ingest.Options{})
-	outs, err := in.AddPath(ctx, p.outDir, ingest.AddOptions{SHA256: true, Rehash: true})
+	outs, note, err := addOutputs(ctx, s, p.outDir)
 	if err != nil {
 		return Result{}, fmt.Errorf("exec: outputs: %w", err)
+	}
+	if note != "" {
+		r.notes = append(r.notes, note)
 	}
 	for _, w := range outs.Warnings {
 		r.notes = append(r.notes, "RIGOR_OUT: skipped "+w.String())
@@ -635,4 +638,25 @@ func nthLastIndex(b []byte, c byte, n int) int {
 		}
 	}
 	return -1
+}
+
+// addOutputs stores RIGOR_OUT. A program that removed it, or replaced it
+// with a file, has no outputs: its run is recorded with an empty
+// rigor/outputs and a note saying why (issue 10: such a run was not
+// recorded at all).
+func addOutputs(ctx context.Context, s *cas.Store, dir string) (ingest.Result, string, error) {
+	fi, err := os.Stat(dir)
+	why := ""
+	switch {
+	case err != nil:
+		why = fmt.Sprintf("RIGOR_OUT %s was gone when the program ended (%v): no outputs recorded", dir, errors.Unwrap(err))
+	case !fi.IsDir():
+		why = fmt.Sprintf("RIGOR_OUT %s was not a directory when the program ended: no outputs recorded", dir)
+	}
+	if why != "" {
+		info, err := s.PutTree(ctx, cas.Tree{})
+		return ingest.Result{Info: info, Mode: cas.ModeTree}, why, err
+	}
+	outs, err := ingest.New(s, ingest.Options{}).AddPath(ctx, dir, ingest.AddOptions{SHA256: true, Rehash: true})
+	return outs, "", err
 }
