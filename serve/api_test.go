@@ -302,6 +302,21 @@ func TestCompareAPI(t *testing.T) {
 		t.Errorf("folds of two seeds %+v (metric diffs %+v)", seeds.Folds, lossDelta)
 	}
 
+	// An exact pair, and a pair the checker refuses (failed runs) though
+	// nothing differs.
+	exactA := putRun(t, f.s, runSpec{row: "EXP-05", seed: 1})
+	exactB := putRun(t, f.s, runSpec{row: "EXP-05", seed: 1, attempt: 2})
+	failA := putRun(t, f.s, runSpec{row: "EXP-06", seed: 1, status: spec.StatusFailed})
+	failB := putRun(t, f.s, runSpec{row: "EXP-06", seed: 1, attempt: 2, status: spec.StatusFailed})
+	ts2, _ := serveMem(t, f.s, Options{})
+	for _, tt := range []struct{ a, b, verdict string }{{exactA.RunID, exactB.RunID, "exact"}, {failA.RunID, failB.RunID, "check_failed"}} {
+		var v CompareView
+		getJSON(t, ts2.URL+"/api/compare?a="+tt.a+"&b="+tt.b, 200, &v)
+		if v.Verdict != tt.verdict {
+			t.Errorf("compare %s %s: verdict %q, want %q (errors %q)", tt.a, tt.b, v.Verdict, tt.verdict, v.Comparison.Errors)
+		}
+	}
+
 	for _, q := range []string{"a=" + f.pairA.RunID, "a=&b=", "a=x&b=y&rtol=nan", "a=x&b=y&atol=-1", "a=x&b=y&rtol=1e400"} {
 		getJSON(t, ts.URL+"/api/compare?"+q, 400, nil)
 	}

@@ -45,8 +45,9 @@ type CompareView struct {
 	// Folds compares raw_metrics.jsonl row by row (fold by fold): every
 	// number of both runs, rows paired by their label (the fold).
 	Folds *FoldTable `json:"folds,omitempty"`
-	// Verdict sums it up: exact, within_tolerance or differs for a
-	// same-seed pair; identical or differs otherwise.
+	// Verdict sums it up: exact, within_tolerance, differs or (nothing
+	// differs but a manifest broke a rule of the checker) check_failed for
+	// a same-seed pair; identical or differs otherwise.
 	Verdict string `json:"verdict"`
 }
 
@@ -109,8 +110,14 @@ func (s *Server) compareView(ctx context.Context, sess *session, r *http.Request
 		v.Verdict = "exact"
 	case v.Comparison != nil && v.Comparison.Rigor.WithinTolerance:
 		v.Verdict = "within_tolerance"
-	case v.Comparison == nil && len(v.Diff.Identity) == 0 && len(v.Diff.Outputs) == 0 && !metricsDiffer(v.Diff.Metrics):
-		v.Verdict = "identical"
+	case len(v.Diff.Identity) == 0 && len(v.Diff.Outputs) == 0 && !metricsDiffer(v.Diff.Metrics):
+		if v.Comparison != nil {
+			// Nothing differs, yet the checker did not pass the pair: a
+			// manifest broke a rule (its errors say which).
+			v.Verdict = "check_failed"
+		} else {
+			v.Verdict = "identical"
+		}
 	default:
 		v.Verdict = "differs"
 	}
