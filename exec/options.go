@@ -127,6 +127,10 @@ type Options struct {
 	// refreshes that cache.
 	RehashEnv bool
 
+	// Rehash reads every code file and input even when the store's stat
+	// cache says it is unchanged (and implies RehashEnv).
+	Rehash bool
+
 	// Dir is the child's working directory and the directory whose code is
 	// snapshotted (the whole git work tree around it); "" is the current
 	// directory.

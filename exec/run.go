@@ -267,7 +267,7 @@ func prepare(ctx context.Context, s *cas.Store, o Options, pre preflighted, prob
 	}
 	names := map[string]bool{}
 	for _, is := range specs {
-		ii, err := recordInput(ctx, in, o.Dir, is.InputSpec)
+		ii, err := recordInput(ctx, in, o.Dir, is.InputSpec, o.Rehash)
 		if err != nil {
 			return fail(err)
 		}
@@ -285,7 +285,7 @@ func prepare(ctx context.Context, s *cas.Store, o Options, pre preflighted, prob
 	}
 	if o.rerun != nil {
 		p.code = o.rerun.code // its files were verified where the program runs
-	} else if p.code, err = in.SnapshotCode(ctx, o.Dir, ingest.CodeOptions{Env: o.Env}); err != nil {
+	} else if p.code, err = in.SnapshotCode(ctx, o.Dir, ingest.CodeOptions{Env: o.Env, Rehash: o.Rehash}); err != nil {
 		return fail(err)
 	}
 	if p.env, err = probe.store(ctx, s); err != nil {

@@ -128,7 +128,7 @@ func startEnvProbe(ctx context.Context, o Options, row string, seed spec.Seed) *
 		in := ingest.New(e.mem, ingest.Options{})
 		e.snap, e.err = in.ProbeEnv(pctx, ingest.EnvOptions{
 			Python: pythonOf(o.Argv), Dir: o.Dir, Env: stableEnv(o.Env, row, seed),
-			Cache: e.index, Rehash: o.RehashEnv,
+			Cache: e.index, Rehash: o.RehashEnv || o.Rehash,
 		})
 	}()
 	return e
@@ -304,8 +304,9 @@ type inputInfo struct {
 }
 
 // recordInput stores the input at is.Path (relative to dir) through ingest:
-// by digest, with its SHA-256; the store keeps the only copy.
-func recordInput(ctx context.Context, in *ingest.Ingester, dir string, is InputSpec) (inputInfo, error) {
+// by digest, with its SHA-256; the store keeps the only copy. rehash reads
+// it even when the stat cache vouches for it.
+func recordInput(ctx context.Context, in *ingest.Ingester, dir string, is InputSpec, rehash bool) (inputInfo, error) {
 	p := is.Path
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, p)
@@ -313,7 +314,7 @@ func recordInput(ctx context.Context, in *ingest.Ingester, dir string, is InputS
 	if _, err := os.Stat(p); err != nil {
 		return inputInfo{}, fmt.Errorf("%w: input %s: %v", ErrUsage, is.Role, err)
 	}
-	snap, err := in.RecordInput(ctx, p, ingest.InputOptions{Role: is.Role, SourceRevision: is.Revision, SplitID: is.SplitID})
+	snap, err := in.RecordInput(ctx, p, ingest.InputOptions{Role: is.Role, SourceRevision: is.Revision, SplitID: is.SplitID, Rehash: rehash})
 	if errors.Is(err, ingest.ErrInputInvalid) {
 		return inputInfo{}, fmt.Errorf("%w: %w", ErrUsage, err)
 	}

@@ -29,6 +29,7 @@ type runOptions struct {
 	timeout        time.Duration
 	grace          time.Duration
 	test, oracle   string
+	rehash         bool
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -92,6 +93,7 @@ The exit status is 0 when the run completed and its completion is not FAIL,
 	f.DurationVar(&o.grace, "grace", 10*time.Second, "time between SIGTERM and SIGKILL when stopping the program")
 	f.StringVar(&o.test, "test", "", "shell command that runs the project's tests first; its result is the test evidence")
 	f.StringVar(&o.oracle, "oracle", "", "shell command run after a successful exit; it must exit 0 for completion PASS")
+	f.BoolVar(&o.rehash, "rehash", false, "read every code file and input, and probe the environment, even when the store's caches vouch for them")
 	return c
 }
 
@@ -115,7 +117,7 @@ type runResultJSON struct {
 func runRun(ctx context.Context, g *globalOptions, o runOptions, argv []string) error {
 	opts := runexec.Options{
 		Argv: argv, Row: o.row, SeedRole: o.seedRole, ConfigPath: o.config, SchemaPath: o.schema,
-		OutDir: o.out, Timeout: o.timeout, Grace: o.grace, TestCmd: o.test, OracleCmd: o.oracle,
+		OutDir: o.out, Timeout: o.timeout, Grace: o.grace, TestCmd: o.test, OracleCmd: o.oracle, Rehash: o.rehash,
 		Stdout: g.stdout, Stderr: g.stderr,
 	}
 	if o.seedSet {
