@@ -363,6 +363,9 @@ func openDB(ctx context.Context, dir string, lf *os.File, opts Options) (*Store,
 	path := ""
 	if !opts.InMemory {
 		path = filepath.Join(dir, dbDir)
+		if err := dropEmptyValueLogs(path); err != nil {
+			return nil, fmt.Errorf("cas: open %s: %v", dir, err)
+		}
 	}
 	db, err := badger.Open(badgerOptions(path, opts.InMemory))
 	if err != nil {
