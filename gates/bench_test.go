@@ -190,7 +190,7 @@ func BenchmarkScan100kLines(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(lines), "lines/op")
-			b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }

@@ -149,7 +149,7 @@ func (r *reviewer) floatEq(n *node) {
 	var operands []*node
 	var ops []string
 	for c := n.first; c != nil; c = c.next {
-		if c.field == "operators" {
+		if c.field() == "operators" {
 			ops = append(ops, c.text())
 		} else {
 			operands = append(operands, c)

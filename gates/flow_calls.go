@@ -523,7 +523,7 @@ func (fl *flow) builtin(n *node, name string, a *argVals) *value {
 	case "sorted", "max", "min":
 		// max and min choose; sorted chooses when its first or last
 		// element is taken (sorted(...)[0]), not when it only orders.
-		if name != "sorted" || (n.parent != nil && n.parent.kind == "subscript" && n.field == "value") {
+		if name != "sorted" || (n.parent != nil && n.parent.kind == "subscript" && n.field() == "value") {
 			fl.selection(n, name+"()", a.all())
 		}
 		if first == nil {
@@ -1008,7 +1008,7 @@ func (fl *flow) dataSource(n *node, canon, tail string, a *argVals) *value {
 		r.timeAt, r.timeWhy = pd, "parse_dates"
 	}
 	if ic := a.node(-1, "index_col"); ic != nil {
-		if s, ok := stringValue(ic); ok && timeColRe.MatchString(s) {
+		if s, ok := stringValue(ic); ok && isTimeCol.match(s) {
 			r.timeAt, r.timeWhy = ic, "a time index column"
 		}
 	}
@@ -1167,12 +1167,12 @@ func (fl *flow) dataMethod(n *node, v *value, meth string, a *argVals) *value {
 		return out
 	case meth == "sort_values" || meth == "sort_index" || meth == "set_index":
 		for _, s := range strs {
-			if timeColRe.MatchString(s) {
+			if isTimeCol.match(s) {
 				fl.markTime(v, n, "."+meth+"("+s+")")
 			}
 		}
 		if (v.score != nil || containsScore(v)) && n.parent != nil &&
-			((n.parent.kind == "subscript" && n.field == "value") || (n.parent.kind == "attribute" && n.field == "object")) {
+			((n.parent.kind == "subscript" && n.field() == "value") || (n.parent.kind == "attribute" && n.field() == "object")) {
 			fl.selection(n, "."+meth+"()", []*value{v}) // sort_values(...).iloc[0], .head(1), .index[0]
 		}
 		return keep()
@@ -1195,7 +1195,7 @@ func (fl *flow) dataMethod(n *node, v *value, meth string, a *argVals) *value {
 	case meth == "drop_duplicates":
 		perEntity := false
 		for _, s := range strs {
-			if entityColRe.MatchString(s) {
+			if isEntityCol.match(s) {
 				perEntity = true
 			}
 		}

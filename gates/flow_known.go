@@ -3,6 +3,7 @@ package gates
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // What the leakage analysis knows about libraries, by class or function
@@ -186,3 +187,25 @@ func roleWords(name string) []string {
 	}
 	return out
 }
+
+// nameCache remembers regexp answers for column and attribute names, which
+// repeat across a program. Safe for concurrent use.
+type nameCache struct {
+	re *regexp.Regexp
+	m  sync.Map // string -> bool
+}
+
+func (c *nameCache) match(s string) bool {
+	if v, ok := c.m.Load(s); ok {
+		return v.(bool)
+	}
+	ok := c.re.MatchString(s)
+	c.m.Store(s, ok)
+	return ok
+}
+
+var (
+	isEntityCol = &nameCache{re: entityColRe}
+	isTimeCol   = &nameCache{re: timeColRe}
+	isLagCol    = &nameCache{re: lagColRe}
+)

@@ -289,7 +289,7 @@ func (fl *flow) checkCompareSelection(n *node, vs []*value) {
 	}
 	ordered := false
 	for c := n.first; c != nil; c = c.next {
-		if c.field == "operators" {
+		if c.field() == "operators" {
 			switch c.text() {
 			case "<", ">", "<=", ">=":
 				ordered = true

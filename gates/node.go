@@ -36,7 +36,7 @@ func (n *node) child(field string) *node {
 		return nil
 	}
 	for c := n.first; c != nil; c = c.next {
-		if c.field == field {
+		if c.field() == field {
 			return c
 		}
 	}
@@ -50,7 +50,7 @@ func (n *node) childrenOf(field string) []*node {
 	}
 	var out []*node
 	for c := n.first; c != nil; c = c.next {
-		if c.field == field {
+		if c.field() == field {
 			out = append(out, c)
 		}
 	}
@@ -65,7 +65,7 @@ func (n *node) kids() []*node {
 	}
 	var out []*node
 	for c := n.first; c != nil; c = c.next {
-		if !isOperatorField(c.field) {
+		if !isOperatorField(c.field()) {
 			out = append(out, c)
 		}
 	}
@@ -80,7 +80,7 @@ func (n *node) firstKid() *node {
 		return nil
 	}
 	for c := n.first; c != nil; c = c.next {
-		if !isOperatorField(c.field) {
+		if !isOperatorField(c.field()) {
 			return c
 		}
 	}

@@ -26,6 +26,7 @@ extern TSSymbol ts_node_symbol(TSNode self);
 extern uint32_t ts_node_start_byte(TSNode self);
 extern uint32_t ts_node_end_byte(TSNode self);
 extern bool ts_node_is_missing(TSNode self);
+extern bool ts_node_is_named(TSNode self);
 extern TSParser *ts_parser_new(void);
 extern void ts_parser_delete(TSParser *self);
 extern bool ts_parser_set_language(TSParser *self, const TSLanguage *language);
@@ -42,7 +43,7 @@ extern void ts_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(si
 // per allocation made parsing three times slower.
 static void rigor_use_libc_allocator(void) { ts_set_allocator(malloc, calloc, realloc, free); }
 
-// flatten writes the tree below root in pre-order, four words per node:
+// flatten writes the tree below root in pre-order, four words per kept node:
 // symbol | field<<16, start byte, end byte, depth | missing<<31. It stops
 // after cap nodes and returns how many it wrote. One cgo call per file
 // instead of several per node.
@@ -51,12 +52,18 @@ static uint32_t rigor_flatten(const TSNode *root, uint32_t *out, uint32_t cap) {
 	uint32_t n = 0, depth = 0;
 	while (n < cap) {
 		TSNode nd = ts_tree_cursor_current_node(&c);
-		uint32_t *r = out + 4 * n;
-		r[0] = (uint32_t)ts_node_symbol(nd) | ((uint32_t)ts_tree_cursor_current_field_id(&c) << 16);
-		r[1] = ts_node_start_byte(nd);
-		r[2] = ts_node_end_byte(nd);
-		r[3] = depth | (ts_node_is_missing(nd) ? 0x80000000u : 0u);
-		n++;
+		TSFieldId field = ts_tree_cursor_current_field_id(&c);
+		bool missing = ts_node_is_missing(nd);
+		// Anonymous tokens (punctuation, keywords) are left out unless they
+		// fill a field (operators) or were inserted by error recovery.
+		if (ts_node_is_named(nd) || field != 0 || missing) {
+			uint32_t *r = out + 4 * n;
+			r[0] = (uint32_t)ts_node_symbol(nd) | ((uint32_t)field << 16);
+			r[1] = ts_node_start_byte(nd);
+			r[2] = ts_node_end_byte(nd);
+			r[3] = depth | (missing ? 0x80000000u : 0u);
+			n++;
+		}
 		if (ts_tree_cursor_goto_first_child(&c)) {
 			depth++;
 			continue;
@@ -137,14 +144,17 @@ func pythonGrammar() *grammar {
 // dropped (their text is kept per line in file.comments).
 type node struct {
 	kind       string
-	field      string // the field this node fills in its parent, or ""
 	start, end uint32 // byte offsets in file.text
+	fid        uint16 // the field this node fills in its parent (see field)
 	missing    bool   // inserted by error recovery
 	f          *file
 	parent     *node
 	first      *node // first kept child
 	next       *node // next kept sibling
 }
+
+// field is the name of the field n fills in its parent, or "".
+func (n *node) field() string { return pyGrammar.fields[n.fid] }
 
 // file is one parsed source: a .py file or one notebook cell.
 type file struct {
@@ -243,6 +253,8 @@ func (f *file) build(g *grammar, flat []uint32) {
 		field := ""
 		if int(fid) < len(g.fields) {
 			field = g.fields[fid]
+		} else {
+			fid = 0
 		}
 		if kind == "comment" {
 			if f.comments == nil {
@@ -273,7 +285,7 @@ func (f *file) build(g *grammar, flat []uint32) {
 			skipBelow = depth
 			continue
 		}
-		f.nodes = append(f.nodes, node{kind: kind, field: field, start: start, end: end, missing: missing, f: f})
+		f.nodes = append(f.nodes, node{kind: kind, fid: uint16(fid), start: start, end: end, missing: missing, f: f})
 		n := &f.nodes[len(f.nodes)-1]
 		if len(stack) > 0 {
 			parent := stack[len(stack)-1]

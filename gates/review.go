@@ -307,6 +307,17 @@ func swallows(clause *node) bool {
 
 // ---- SQL-CONCAT ----
 
+// mayBeSQL is the cheap test before sqlKeywordRe.
+func mayBeSQL(s string) bool {
+	l := strings.ToLower(s)
+	for _, k := range []string{"select", "insert", "update", "delete", "drop", "where"} {
+		if strings.Contains(l, k) {
+			return true
+		}
+	}
+	return false
+}
+
 var sqlKeywordRe = regexp.MustCompile(`(?i)\b(SELECT|INSERT|UPDATE|DELETE|DROP|WHERE)\b`)
 
 // sqlCallRe names the calls whose first argument is SQL.
@@ -374,14 +385,14 @@ func builtSQL(n *node) bool {
 	case "string":
 		for c := n.first; c != nil; c = c.next {
 			if c.kind == "interpolation" {
-				return sqlKeywordRe.MatchString(n.text())
+				return mayBeSQL(n.text()) && sqlKeywordRe.MatchString(n.text())
 			}
 		}
 	case "call":
 		fn := n.child("function")
 		if fn.is("attribute") && fn.child("attribute").text() == "format" {
 			s, ok := stringValue(fn.child("object"))
-			return ok && sqlKeywordRe.MatchString(s)
+			return ok && mayBeSQL(s) && sqlKeywordRe.MatchString(s)
 		}
 	}
 	return false
@@ -390,7 +401,7 @@ func builtSQL(n *node) bool {
 func sqlLiteralIn(n *node) bool {
 	n = unparen(n)
 	if s, ok := stringValue(n); ok {
-		return sqlKeywordRe.MatchString(s)
+		return mayBeSQL(s) && sqlKeywordRe.MatchString(s)
 	}
 	if n.is("binary_operator") {
 		return sqlLiteralIn(n.child("left")) || sqlLiteralIn(n.child("right"))

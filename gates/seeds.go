@@ -550,7 +550,7 @@ func conditionOf(n *node) *condition {
 			if c == p.child("condition") {
 				continue
 			}
-			if c.kind == "block" && c.field == "consequence" {
+			if c.kind == "block" && c.field() == "consequence" {
 				return makeCond(p, p.child("condition"), 0)
 			}
 		case "elif_clause":
