@@ -8,8 +8,8 @@ import (
 )
 
 // TestOpenAfterKillDuringVlogCreate (issue 10): a process killed between
-// Badger creating its next value log file and writing the file's header
-// leaves a file of zero bytes; the next Open must succeed (Badger's own
+// Badger creating its next value log (or memtable log) file and writing
+// the file's header leaves a file of zero bytes; the next Open must succeed (Badger's own
 // Open failed on it once) and lose nothing.
 func TestOpenAfterKillDuringVlogCreate(t *testing.T) {
 	ctx := t.Context()
@@ -28,7 +28,7 @@ func TestOpenAfterKillDuringVlogCreate(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"000098.vlog", "000099.vlog"} {
+	for _, name := range []string{"000098.vlog", "000099.vlog", "00098.mem", "00099.mem"} {
 		if err := os.WriteFile(filepath.Join(dir, dbDir, name), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
