@@ -153,3 +153,31 @@ func TestParseLocations(t *testing.T) {
 		t.Errorf("findings:\n%s", describe(res.Findings))
 	}
 }
+
+// TestNotebookAcrossCells: the cells of a notebook are one program, a
+// broken cell is reported and left out, and locations name the cell.
+func TestNotebookAcrossCells(t *testing.T) {
+	nb := `{"cells": [
+ {"cell_type": "code", "source": "import numpy as np\nfrom sklearn.preprocessing import StandardScaler\nfrom sklearn.model_selection import train_test_split\nX = np.load('x.npy')"},
+ {"cell_type": "code", "source": "X = StandardScaler().fit_transform(X)"},
+ {"cell_type": "code", "source": "def broken(:\n    pass"},
+ {"cell_type": "markdown", "source": "notes"},
+ {"cell_type": "code", "source": "X_tr, X_te = train_test_split(X)"}
+], "metadata": {}}`
+	srcs, err := NotebookSources("nb.ipynb", []byte(nb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustScan(t, Review, srcs)
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Loc.String()+" "+f.Rule)
+	}
+	want := []string{"nb.ipynb:cell 2:1:5 DATA-LEAKAGE", "nb.ipynb:cell 3:1:12 SYNTAX-ERROR"}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings = %q, want %q\n%s", got, want, describe(res.Findings))
+	}
+	if !strings.Contains(res.Findings[0].Issue, "cell 5 line 1") {
+		t.Errorf("issue does not name the cell of the split: %s", res.Findings[0].Issue)
+	}
+}
