@@ -579,6 +579,9 @@ func TestToken(t *testing.T) {
 	if !strings.Contains(cookie, "rigor_token=s3cret") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
 		t.Errorf("Set-Cookie %q", cookie)
 	}
+	if code, h, _ := get(t, noRedirect, ts.URL+"//evil.example/x?token=s3cret"); code != http.StatusSeeOther || h.Get("Location") != "/evil.example/x" {
+		t.Errorf("?token= on //evil.example/x: %d, Location %q: want a path on this server", code, h.Get("Location"))
+	}
 	if code, _, _ := get(t, nil, ts.URL+"/?row=T", "Cookie", "rigor_token=s3cret"); code != 200 {
 		t.Errorf("with the cookie: %d", code)
 	}

@@ -83,12 +83,13 @@ func readFindings(ctx context.Context, st cas.Getter, d digest.Digest) (*spec.Re
 }
 
 // bundleFindings finds the light.findings.v1 reports among a run's JSON
-// files (outputs and records; inputs and code are not searched).
+// files (outputs and records; inputs and code are not searched), reading
+// at most 32 files of at most 1 MiB each.
 func bundleFindings(ctx context.Context, b *bundle, files []fileEntry) ([]FindingsSummary, error) {
 	out := []FindingsSummary{}
 	read := 0
 	for _, f := range files {
-		if !strings.HasSuffix(f.Path, ".json") || f.Size > maxFindingsSize || f.Path == "manifest.json" ||
+		if !strings.HasSuffix(f.Path, ".json") || f.Size > maxFindingFile || f.Path == "manifest.json" ||
 			strings.HasPrefix(f.Path, "inputs/") || strings.HasPrefix(f.Path, "code/") || strings.HasPrefix(f.Path, "rigor/inputs/") {
 			continue
 		}

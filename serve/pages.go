@@ -65,8 +65,10 @@ var templateFuncs = template.FuncMap{
 	},
 	"blobURL": func(d digest.Digest, p string) string {
 		u := "/blobs/" + pathEscape(d.String())
-		if n := path.Base(p); p != "" && n != "." && n != "/" {
-			u += "?name=" + url.QueryEscape(n)
+		if n := path.Base(p); p != "" {
+			if _, err := downloadName(n); err == nil && n != "" {
+				u += "?name=" + url.QueryEscape(n)
+			}
 		}
 		return u
 	},

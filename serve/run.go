@@ -26,7 +26,8 @@ const (
 	runPageTail    = 100      // lines of each log tail on the run page
 	maxListedFiles = 2000     // files of the bundle listed
 	maxRelated     = 200      // runs of the same row listed
-	maxFindingScan = 64       // JSON files read looking for findings reports
+	maxFindingScan = 32       // JSON files read looking for findings reports
+	maxFindingFile = 1 << 20  // and the largest of them read
 )
 
 // FileView is one file of a run bundle.

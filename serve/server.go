@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -254,7 +255,9 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	} else if q := r.URL.Query(); q.Has("token") && s.tokenOK(q.Get("token")) {
 		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: q.Get("token"), Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 		q.Del("token")
-		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		// A clean absolute path: never "//host", which a browser would
+		// take for another site.
+		u := url.URL{Path: path.Clean("/" + r.URL.Path), RawQuery: q.Encode()}
 		http.Redirect(w, r, u.String(), http.StatusSeeOther)
 		return false
 	}
