@@ -362,7 +362,7 @@ func TestBrowser(t *testing.T) {
 	b.open("/runs/"+f.pairA.RunID+"/logs/stdout", "#log-lines")
 	b.do("search the log", chromedp.SendKeys(chromedp.CSS("#log-q"), "DATA"), chromedp.Submit(chromedp.CSS("#log-q")))
 	b.until("the search result", `location.search.includes('q=DATA')`)
-	if got := b.text("#log-summary"); !strings.HasPrefix(got, "1 lines contain") {
+	if got := b.text("#log-summary"); !strings.HasPrefix(got, "1 line contains") {
 		t.Errorf("log search summary %q", got)
 	}
 	b.shot("09-log-search")

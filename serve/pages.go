@@ -108,6 +108,7 @@ var templateFuncs = template.FuncMap{
 		r := []rune(s)
 		return string(r[:n-1]) + "…"
 	},
+	"fnum": fmtNum,
 	"add":  func(a, b int) int { return a + b },
 	"lnum": func(i int) int { return i + 1 },
 }
