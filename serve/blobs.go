@@ -106,6 +106,8 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	s.pool.stream(sess, 1)
+	defer s.pool.stream(sess, -1)
 	if err := streamVerified(ctx, w, code, rc, start, length); err != nil {
 		var pre *preHeaderError
 		if errors.As(err, &pre) {

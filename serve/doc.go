@@ -83,7 +83,9 @@
 // waiting to record gets its turn even under steady traffic. A request
 // waits at most Options.LockTimeout (5 s) for the store, then gets 503 with
 // Retry-After. A blob download holds the store until its last byte; other
-// processes wait for it as they wait for any holder.
+// processes wait for it as they wait for any holder, and while one streams
+// no drain starts (holding back the requests that arrive meanwhile would
+// not free the store sooner).
 //
 // The runs index is read once per store session: the lock keeps every
 // other process from writing meanwhile, so what was read stays exact until

@@ -21,8 +21,10 @@ import (
 // idle, then closes. A store held for longer than maxHold without a pause
 // is drained: requests already in flight finish, new ones wait, the store
 // closes, and it is not opened again for yield, so that a process polling
-// for the lock gets its turn. Every wait is bounded by wait; a request
-// that cannot get the store in that time gets [ErrBusy].
+// for the lock gets its turn. A blob download holds the store until its
+// last byte anyway, so while one streams no drain starts and new requests
+// share the store. Every wait is bounded by wait; a request that cannot
+// get the store in that time gets [ErrBusy].
 type pool struct {
 	open    Opener
 	idle    time.Duration
@@ -36,6 +38,7 @@ type pool struct {
 	users    int           // leases of cur not yet released
 	opening  bool          // an acquire is opening the store, without mu
 	draining bool          // cur takes no new users
+	streams  int           // users of cur that are blob downloads
 	reopenAt time.Time     // after a drain, no open before this
 	changed  chan struct{} // closed (and replaced) when the state changes
 	timer    *time.Timer   // idle close of cur
@@ -89,8 +92,10 @@ func (p *pool) acquire(ctx context.Context) (*session, error) {
 			p.mu.Unlock()
 			return nil, errServerClosed
 		}
-		if p.cur != nil && !p.draining {
-			if p.maxHold > 0 && p.now().Sub(p.cur.opened) > p.maxHold {
+		// While a download streams, the store stays held whatever new
+		// requests do: holding them back would not free it sooner.
+		if p.cur != nil && (!p.draining || p.streams > 0) {
+			if p.maxHold > 0 && p.now().Sub(p.cur.opened) > p.maxHold && p.streams == 0 {
 				// Held without a pause for too long: let the requests in
 				// flight finish, then hand the lock to whoever waits.
 				p.stats.drains++
@@ -212,6 +217,17 @@ func (p *pool) sleepLocked(ctx context.Context, d time.Duration, deadline time.T
 	return err
 }
 
+// stream marks one user of s as a blob download (n = 1) or its end (n =
+// -1); see acquire.
+func (p *pool) stream(s *session, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s == p.cur {
+		p.streams += n
+		p.notify() // a waiter may go in now
+	}
+}
+
 // release ends one use of s. The last user of a draining store closes it
 // at once; otherwise the store closes after the idle period.
 func (p *pool) release(s *session) {
@@ -254,7 +270,7 @@ func (p *pool) closeLocked() {
 		p.timer = nil
 	}
 	p.cur.st.Close()
-	p.cur, p.draining = nil, false
+	p.cur, p.draining, p.streams = nil, false, 0
 	p.stats.closes++
 	p.notify()
 }

@@ -368,3 +368,50 @@ func TestWarm(t *testing.T) {
 		t.Errorf("Warm did not read the runs index")
 	}
 }
+
+// TestPoolNoDrainDuringDownload: a download holds the store until its last
+// byte, so holding back new requests would not free it sooner; they go in.
+func TestPoolNoDrainDuringDownload(t *testing.T) {
+	co := &countingOpener{s: newMemStore(t)}
+	o := Options{MaxHold: 30 * time.Millisecond, Yield: 50 * time.Millisecond, LockTimeout: 200 * time.Millisecond}.withDefaults()
+	p := newPool(co.open, o)
+	defer p.Close()
+	ctx := context.Background()
+	dl, err := p.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.stream(dl, 1)
+	time.Sleep(50 * time.Millisecond) // past MaxHold
+	s2, err := p.acquire(ctx)
+	if err != nil {
+		t.Fatalf("a request during a download: %v", err)
+	}
+	if s2 != dl {
+		t.Error("a request during a download got another store session")
+	}
+	p.release(s2)
+	// The download ends: the next request drains the store and waits.
+	p.stream(dl, -1)
+	got := make(chan error, 1)
+	go func() {
+		s3, err := p.acquire(ctx)
+		if err == nil {
+			p.release(s3)
+		}
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("a request after the download went in at once (%v); want a drain", err)
+	default:
+	}
+	p.release(dl)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := p.snapshot(); st.drains != 1 || st.opens != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
