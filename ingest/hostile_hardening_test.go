@@ -212,7 +212,8 @@ func TestMaterializeForceKeepsLinksOut(t *testing.T) {
 
 // TestMaterializeDeepAndWide: a chain 10,000 trees deep ends in a clear
 // error where the OS path limit is reached (no crash, no stack growth); a
-// tree of 20,000 files is written in bounded memory.
+// tree of 20,000 files (200,000 under RIGOR_SOAK=1) is written in bounded
+// memory.
 func TestMaterializeDeepAndWide(t *testing.T) {
 	ctx := t.Context()
 	s := newTestStore(t)
@@ -230,6 +231,9 @@ func TestMaterializeDeepAndWide(t *testing.T) {
 	}
 
 	n := 20_000
+	if os.Getenv("RIGOR_SOAK") != "" {
+		n = 200_000
+	}
 	if testing.Short() {
 		n = 2_000
 	}

@@ -8,6 +8,7 @@ package verify
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -33,7 +34,11 @@ func TestVerifyDeepAndWide(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tr := cas.Tree{Entries: make([]cas.Entry, 100_000)}
+	n := 100_000
+	if os.Getenv("RIGOR_SOAK") != "" {
+		n = 1_000_000
+	}
+	tr := cas.Tree{Entries: make([]cas.Entry, n)}
 	for i := range tr.Entries {
 		tr.Entries[i] = cas.Entry{Name: fmt.Sprintf("f%07d", i), Mode: cas.ModeFile, Size: leaf.Size, Digest: leaf.Digest}
 	}
@@ -48,7 +53,7 @@ func TestVerifyDeepAndWide(t *testing.T) {
 		budget  uint64
 	}{
 		{"10,000 levels", cur, depth + 1, 256 << 20},
-		{"100,000 entries", wide, 2, 128 << 20},
+		{fmt.Sprintf("%d entries", n), wide, 2, uint64(n)*600 + 64<<20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rep Report
