@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/rigor
 PKGS    ?= ./...
 
-.PHONY: all build test test-short lint bench demo clean tools
+.PHONY: all build test test-short lint bench demo clean tools fuzz-short soak
 
 all: build
 
@@ -13,6 +13,15 @@ build:
 # The test command: README, .ci/run and developers all use this one.
 test: lint tools
 	$(GO) test -race -count=1 -timeout 40m $(PKGS)
+
+# Every go test -fuzz target for FUZZTIME (5 s) each: CI runs it after test.
+fuzz-short:
+	bash scripts/fuzz.sh
+
+# The long hardening runs (kill points, load, huge trees, fuzzing):
+# RELIABILITY.md has the figures.
+soak: tools
+	bash scripts/soak.sh
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh: run every `go test -fuzz` target of the module, one
+# target per `go test` invocation (go test -fuzz takes one at a time), each
+# for FUZZTIME (default 5s), and print a table of targets and executions.
+#
+#   scripts/fuzz.sh                    every target, 5 s each (make fuzz-short, CI)
+#   FUZZTIME=2m scripts/fuzz.sh        longer (make soak)
+#   scripts/fuzz.sh ./spec ./cas       only these packages
+#   FUZZ_SAVE=5 scripts/fuzz.sh        also copy up to 5 of the smallest new
+#                                      corpus entries of each target from the
+#                                      Go cache into PKG/testdata/fuzz/FuzzX/,
+#                                      where plain `go test` replays them
+#   FUZZ_REPORT=file scripts/fuzz.sh   also write the table to file
+#
+# A failing input is written by go test to PKG/testdata/fuzz/FuzzX/ and
+# printed; the script then exits 1 after running the other targets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime="${FUZZTIME:-5s}"
+save="${FUZZ_SAVE:-0}"
+report="${FUZZ_REPORT:-}"
+go="${GO:-go}"
+module=$($go list -m)
+cache="$($go env GOCACHE)/fuzz"
+
+# Packages to search: the arguments, else every directory with a tracked
+# or new (not ignored) test file.
+if [ $# -gt 0 ]; then
+	dirs=("$@")
+else
+	mapfile -t dirs < <(git ls-files --cached --others --exclude-standard '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
+fi
+
+targets=()
+for d in "${dirs[@]}"; do
+	d="${d%/}"
+	for f in "$d"/*_test.go; do
+		[ -e "$f" ] || continue
+		while read -r name; do
+			targets+=("$d $name")
+		done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$f")
+	done
+done
+if [ ${#targets[@]} -eq 0 ]; then
+	echo "fuzz.sh: no fuzz targets found" >&2
+	exit 1
+fi
+
+table=$(mktemp)
+trap 'rm -f "$table"' EXIT
+printf '%-16s %-26s %10s %8s  %s\n' package target execs corpus result | tee "$table"
+failed=0
+start=$(date +%s)
+for t in "${targets[@]}"; do
+	pkg="${t% *}"
+	name="${t#* }"
+	log=$(mktemp)
+	# -fuzzminimizetime bounds the minimisation of each new input: by
+	# default it may take 60 s, which would eat a short run.
+	if $go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 50x "$pkg" >"$log" 2>&1; then
+		result=ok
+	else
+		result=FAIL
+		failed=1
+		cat "$log" >&2
+	fi
+	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+	total=$(grep -o 'total: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+	rm -f "$log"
+	printf '%-16s %-26s %10s %8s  %s\n' "${pkg#./}" "$name" "${execs:-0}" "${total:-0}" "$result" | tee -a "$table"
+	if [ "$save" -gt 0 ]; then
+		src="$cache/$module/${pkg#./}/$name"
+		dst="$pkg/testdata/fuzz/$name"
+		if [ -d "$src" ]; then
+			mkdir -p "$dst"
+			# The smallest entries: they replay fast and read well.
+			ls -S -r "$src" | head -n "$save" | while read -r e; do cp -n "$src/$e" "$dst/"; done
+		fi
+	fi
+done
+elapsed=$(($(date +%s) - start))
+echo "fuzz.sh: ${#targets[@]} targets, $fuzztime each, ${elapsed}s" | tee -a "$table"
+if [ -n "$report" ]; then
+	cp "$table" "$report"
+fi
+exit $failed
