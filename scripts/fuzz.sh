@@ -24,12 +24,12 @@ go="${GO:-go}"
 module=$($go list -m)
 cache="$($go env GOCACHE)/fuzz"
 
-# Packages to search: the arguments, else every directory with a tracked
-# or new (not ignored) test file.
+# Packages to search: the arguments, else every directory with a
+# committed test file (what CI has).
 if [ $# -gt 0 ]; then
 	dirs=("$@")
 else
-	mapfile -t dirs < <(git ls-files --cached --others --exclude-standard '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
+	mapfile -t dirs < <(git ls-files '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
 fi
 
 targets=()
