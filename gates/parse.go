@@ -182,8 +182,9 @@ type syntaxError struct {
 // slower. The grammar and the library are go-tree-sitter's and
 // tree-sitter-python's.
 type parser struct {
-	p *C.TSParser
-	g *grammar
+	p   *C.TSParser
+	g   *grammar
+	buf []uint32 // the flattened tree, reused from file to file
 }
 
 func newParser() (*parser, error) {
@@ -220,7 +221,10 @@ func (p *parser) parse(ctx context.Context, src Source) (*file, error) {
 	if count == 0 {
 		count = 1
 	}
-	buf := make([]uint32, 4*count)
+	if cap(p.buf) < int(4*count) {
+		p.buf = make([]uint32, 4*count)
+	}
+	buf := p.buf[:4*count]
 	n := uint32(C.rigor_flatten_tree(tree, (*C.uint32_t)(unsafe.Pointer(&buf[0])), C.uint32_t(count)))
 	f.build(p.g, buf[:4*n])
 	return f, nil
