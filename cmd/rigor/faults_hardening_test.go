@@ -1,7 +1,8 @@
 package main
 
 // Hardening (issue 10): rigor killed with SIGKILL at many points of add,
-// run, push, pull and gc, and rigor on a full disk. After every kill every
+// run, push, pull (to and from another store and, when make tools built
+// the registry, an OCI registry) and gc, and rigor on a full disk. After every kill every
 // store involved must fsck clean and keep every ref it had (nothing that
 // was reported stored is lost), and the command, run again, must succeed.
 //
@@ -162,7 +163,7 @@ func (l refLedger) check(c *cli, what string, stores ...string) {
 // completion. prepare readies iteration i (0 is the timed one); cmd gives
 // the directory and arguments.
 func killPhase(c *cli, l refLedger, name string, points int, stores []string,
-	prepare func(i int), cmd func(i int) (string, []string), after func(i int, out string)) int {
+	prepare func(i int), cmd func(i int) (string, []string), after func(i int, out string), extra func(what string)) int {
 	c.t.Helper()
 	prepare(0)
 	dir, args := cmd(0)
@@ -189,6 +190,9 @@ func killPhase(c *cli, l refLedger, name string, points int, stores []string,
 		}
 		what := fmt.Sprintf("%s killed at %v of %v", name, d.Round(time.Millisecond), base.Round(time.Millisecond))
 		l.check(c, what, stores...)
+		if extra != nil {
+			extra(what)
+		}
 		// Run again: it must succeed, whatever the kill left.
 		out = c.must(dir, args...)
 		after(i, out)
@@ -196,6 +200,9 @@ func killPhase(c *cli, l refLedger, name string, points int, stores []string,
 			l.remember(c, s)
 		}
 		l.check(c, what+", then run again", stores...)
+		if extra != nil {
+			extra(what + ", then run again")
+		}
 	}
 	c.t.Logf("%s: %d kill points over %v, %d landed before the command ended", name, points, base.Round(time.Millisecond), killed)
 	return killed
@@ -234,7 +241,7 @@ func TestKillPoints(t *testing.T) {
 		func(i int) (string, []string) { return a, []string{"add", "-q", "--rehash", fmt.Sprintf("add-%d", i)} },
 		func(i int, out string) {
 			c.must(a, "ref", "set", fmt.Sprintf("kept/add-%d", i), strings.TrimSpace(out))
-		})
+		}, nil)
 	total += points
 
 	// run: a program reading an 8 MB input and writing 8 MB of output.
@@ -246,7 +253,7 @@ func TestKillPoints(t *testing.T) {
 	landed += killPhase(c, l, "run", points, []string{sa},
 		func(i int) {},
 		func(i int) (string, []string) { return a, runArgs("KILL-RUN", i) },
-		func(i int, out string) {})
+		func(i int, out string) {}, nil)
 	total += points
 
 	// push: each time a new run with a new 8 MB input goes a -> b.
@@ -258,7 +265,7 @@ func TestKillPoints(t *testing.T) {
 	landed += killPhase(c, l, "push", points, []string{sa, sb},
 		func(i int) { newRun("PUSH", i) },
 		func(i int) (string, []string) { return a, []string{"push", "-q", "b"} },
-		func(i int, out string) {})
+		func(i int, out string) {}, nil)
 	total += points
 
 	// pull: each time a new run reaches b, and c pulls everything from b.
@@ -266,7 +273,7 @@ func TestKillPoints(t *testing.T) {
 	landed += killPhase(c, l, "pull", points, []string{sb, sc},
 		func(i int) { newRun("PULL", i); c.must(a, "push", "-q", "b") },
 		func(i int) (string, []string) { return cc, []string{"pull", "-q", b} },
-		func(i int, out string) {})
+		func(i int, out string) {}, nil)
 	total += points
 
 	// gc: each time 16 MB of unreferenced data to collect.
@@ -276,11 +283,60 @@ func TestKillPoints(t *testing.T) {
 			c.must(a, "add", "-q", fmt.Sprintf("junk-%d.bin", i))
 		},
 		func(i int) (string, []string) { return a, []string{"gc", "-q", "--grace", "0"} },
-		func(i int, out string) {})
+		func(i int, out string) {}, nil)
 	total += points
 
+	// The same against an OCI registry, when make tools built one.
+	stores := []string{sa, sb, sc}
+	if bin := testTool("RIGOR_TEST_REGISTRY_BIN", "registry"); bin == "" {
+		t.Logf("no registry binary (make tools): OCI push and pull not killed")
+	} else {
+		reg, err := newScriptRegistry(bin, filepath.Join(root, "registry"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.start(); err != nil {
+			t.Fatal(err)
+		}
+		defer reg.kill()
+		url := "oci://" + reg.addr + "/kill/runs"
+		d := filepath.Join(root, "d")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c.must(d, "init", "-q")
+		sd := filepath.Join(d, ".rigor")
+		stores = append(stores, sd)
+		c.must(a, "remote", "add", "origin", url, "--plain-http")
+		c.must(d, "remote", "add", "origin", url, "--plain-http")
+		c.must(a, "push", "-q", "origin")
+		c.must(d, "pull", "-q", "origin")
+		// Every run a push reported sent must stay whole on the registry.
+		var pushed []string
+		onRegistry := func(what string) {
+			if len(pushed) == 0 {
+				return
+			}
+			args := append([]string{"verify", "-q", "--remote", "origin"}, pushed...)
+			if out, errOut, err := c.run(a, args...); err != nil {
+				t.Fatalf("%s: verify --remote: %v\n%s%s", what, err, out, errOut)
+			}
+		}
+		landed += killPhase(c, l, "push (OCI)", points, []string{sa},
+			func(i int) { newRun("OCIPUSH", i) },
+			func(i int) (string, []string) { return a, []string{"push", "-q", "origin"} },
+			func(i int, out string) { pushed = append(pushed, fmt.Sprintf("OCIPUSH__seed-%d__attempt-1", i+1)) },
+			onRegistry)
+		total += points
+		landed += killPhase(c, l, "pull (OCI)", points, []string{sd},
+			func(i int) { newRun("OCIPULL", i); c.must(a, "push", "-q", "origin") },
+			func(i int) (string, []string) { return d, []string{"pull", "-q", "origin"} },
+			func(i int, out string) {}, nil)
+		total += points
+	}
+
 	// Every run on every side verifies deep.
-	for _, s := range []string{sa, sb, sc} {
+	for _, s := range stores {
 		if out, errOut, err := c.run(filepath.Dir(s), "--store", s, "verify", "--all", "--deep"); err != nil {
 			t.Fatalf("verify --all --deep %s: %v\n%s%s", s, err, out, errOut)
 		}
