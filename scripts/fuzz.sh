@@ -65,8 +65,10 @@ for t in "${targets[@]}"; do
 		failed=1
 		cat "$log" >&2
 	fi
-	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-	total=$(grep -o 'total: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+	# A log may lack either figure (a target that found nothing new prints
+	# no "total:"); grep's status must not end the script under pipefail.
+	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}' || true)
+	total=$(grep -o 'total: [0-9]*' "$log" | tail -1 | awk '{print $2}' || true)
 	rm -f "$log"
 	printf '%-16s %-26s %10s %8s  %s\n' "${pkg#./}" "$name" "${execs:-0}" "${total:-0}" "$result" | tee -a "$table"
 	if [ "$save" -gt 0 ]; then
