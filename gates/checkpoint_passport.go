@@ -96,6 +96,11 @@ func yamlTree(n *yaml.Node, depth int, budget *int) (any, error) {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
+			if kn := n.Content[i]; kn.Kind != yaml.ScalarNode {
+				// "? [a]": yaml writes such a key back in a form it cannot
+				// read (issue 10, FuzzParsePassport); a passport has none.
+				return nil, fmt.Errorf("%w: line %d: a mapping key must be a plain value", ErrPassport, kn.Line)
+			}
 			k := n.Content[i].Value
 			if _, dup := m[k]; dup {
 				return nil, fmt.Errorf("%w: line %d: key %q appears twice", ErrPassport, n.Content[i].Line, k)
