@@ -293,8 +293,8 @@ func parseRange(h string, size int64) (start, end int64, partial bool, err error
 		if err != nil {
 			return 0, 0, false, err
 		}
-		if n == 0 {
-			return 0, 0, false, fmt.Errorf("range %q asks for no bytes", clip(h))
+		if n == 0 || size == 0 {
+			return 0, 0, false, fmt.Errorf("range %q asks for no bytes of the %d bytes", clip(h), size)
 		}
 		return max(size-n, 0), size, true, nil
 	default:
