@@ -135,6 +135,25 @@ func DiffContent(ctx context.Context, format string, first, second io.Reader, to
 	return d, nil
 }
 
+// countRow counts one row position of a side-by-side read in which one side
+// may have ended, and reports whether both sides had a row to compare.
+func (d *ContentDiff) countRow(doneA, doneB bool) bool {
+	switch {
+	case doneA:
+		d.RowsSecond++
+		d.DifferingRows++
+		return false
+	case doneB:
+		d.RowsFirst++
+		d.DifferingRows++
+		return false
+	}
+	d.RowsFirst++
+	d.RowsSecond++
+	d.RowsCompared++
+	return true
+}
+
 func (d *ContentDiff) structural(format string, args ...any) {
 	if len(d.Structural) < maxStructural {
 		d.Structural = append(d.Structural, fmt.Sprintf(format, args...))
@@ -220,19 +239,9 @@ func (d *ContentDiff) csv(ctx context.Context, first, second io.Reader, shown in
 		if doneA && doneB {
 			break
 		}
-		switch {
-		case doneA:
-			d.RowsSecond++
-			d.DifferingRows++
-			continue
-		case doneB:
-			d.RowsFirst++
-			d.DifferingRows++
+		if !d.countRow(doneA, doneB) {
 			continue
 		}
-		d.RowsFirst++
-		d.RowsSecond++
-		d.RowsCompared++
 		differs := false
 		if len(a) != len(b) {
 			d.structural("row %d has %d fields in the first file and %d in the second", row, len(a), len(b))
@@ -312,19 +321,9 @@ func (d *ContentDiff) jsonl(ctx context.Context, first, second io.Reader, shown 
 		if doneA && doneB {
 			break
 		}
-		switch {
-		case doneA:
-			d.RowsSecond++
-			d.DifferingRows++
-			continue
-		case doneB:
-			d.RowsFirst++
-			d.DifferingRows++
+		if !d.countRow(doneA, doneB) {
 			continue
 		}
-		d.RowsFirst++
-		d.RowsSecond++
-		d.RowsCompared++
 		if bytes.Equal(a, b) {
 			continue
 		}

@@ -97,21 +97,11 @@ The exit status is 0 when the run completed and its completion is not FAIL,
 	return c
 }
 
-// runResultJSON is what --json prints.
+// runResultJSON is what --json prints: the run's summary, as the runs
+// index keeps it, and the notes of this attempt.
 type runResultJSON struct {
-	RunID       string   `json:"run_id"`
-	Ref         string   `json:"ref"`
-	Attempt     int      `json:"attempt"`
-	Root        string   `json:"root"`
-	Status      string   `json:"status"`
-	Termination string   `json:"termination"`
-	ExitCode    *int     `json:"exit_code"`
-	Signal      *int     `json:"signal"`
-	Completion  string   `json:"completion"`
-	StartedAt   string   `json:"started_at"`
-	EndedAt     string   `json:"ended_at"`
-	DurationMS  int64    `json:"duration_ms"`
-	Notes       []string `json:"notes"`
+	spec.RunSummary
+	Notes []string `json:"notes"`
 }
 
 func runRun(ctx context.Context, g *globalOptions, o runOptions, argv []string) error {
@@ -168,12 +158,7 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions, argv []string) 
 	}
 	sum := res.Summary
 	if g.json {
-		err = writeJSON(g.stdout, runResultJSON{
-			RunID: res.RunID, Ref: res.Ref, Attempt: res.Attempt, Root: res.Root.String(),
-			Status: sum.Status, Termination: sum.Termination, ExitCode: sum.ExitCode, Signal: sum.Signal,
-			Completion: sum.Completion, StartedAt: sum.StartedAt, EndedAt: sum.EndedAt, DurationMS: sum.DurationMS,
-			Notes: nonNilNotes(res.Notes),
-		})
+		err = writeJSON(g.stdout, runResultJSON{RunSummary: sum, Notes: nonNilNotes(res.Notes)})
 		if err != nil {
 			return err
 		}
