@@ -256,7 +256,7 @@ func (f *fsck) checkObject(ctx context.Context, obj sum) error {
 				return err
 			}
 			f.chunks[cr.sum] = true
-			b, err := f.s.loadChunk(cr, f.buf)
+			b, err := f.s.loadChunk(cr, f.buf, true)
 			if err != nil {
 				if errors.Is(err, ErrClosed) {
 					return err

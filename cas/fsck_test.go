@@ -3,6 +3,7 @@ package cas_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
@@ -71,14 +72,50 @@ func newFixture(t *testing.T) fixture {
 	return f
 }
 
+// readErr reads d in every way a store reader offers (Read, WriteTo; each
+// with and without WholeOnly) and returns the error of the first, after
+// checking that the others end alike: all fail with the same error, or
+// all return the same bytes.
 func readErr(s *cas.Store, d digest.Digest) error {
-	r, err := s.Open(nilCtx, d)
-	if err != nil {
-		return err
+	type way struct {
+		name  string
+		opts  cas.OpenOptions
+		write bool
 	}
-	defer r.Close()
-	_, err = io.Copy(io.Discard, r)
-	return err
+	ways := []way{
+		{"Read", cas.OpenOptions{}, false},
+		{"WriteTo", cas.OpenOptions{}, true},
+		{"Read, WholeOnly", cas.OpenOptions{WholeOnly: true}, false},
+		{"WriteTo, WholeOnly", cas.OpenOptions{WholeOnly: true}, true},
+	}
+	var first error
+	var firstData []byte
+	for i, w := range ways {
+		r, err := s.OpenWith(nilCtx, d, w.opts)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if w.write {
+			_, err = r.(io.WriterTo).WriteTo(&buf)
+		} else {
+			_, err = io.Copy(&buf, struct{ io.Reader }{r})
+		}
+		r.Close()
+		if i == 0 {
+			first, firstData = err, buf.Bytes()
+			continue
+		}
+		switch {
+		case (err == nil) != (first == nil):
+			return fmt.Errorf("%s ended with %v, Read with %v", w.name, err, first)
+		case err != nil && err.Error() != first.Error():
+			return fmt.Errorf("%s ended with %q, Read with %q", w.name, err, first)
+		case err == nil && !bytes.Equal(buf.Bytes(), firstData):
+			return fmt.Errorf("%s read other bytes than Read", w.name)
+		}
+	}
+	return first
 }
 
 func TestFsckCorruption(t *testing.T) {

@@ -85,8 +85,34 @@ func (s *Store) getRecord(sm sum) (record, error) {
 // (or [ErrUnknownFormat]) instead of io.EOF; a missing chunk gives an error
 // wrapping [ErrNotFound] that names the chunk. Bytes of a chunk are
 // returned only after that chunk verified. The caller must Close the
-// reader; it is not safe for concurrent use.
+// reader; it is not safe for concurrent use. The reader is also an
+// [io.WriterTo], which hands out the chunks without copying them.
 func (s *Store) Open(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
+	return s.OpenWith(ctx, d, OpenOptions{})
+}
+
+// OpenOptions tune [Store.OpenWith]. The zero value is [Store.Open]'s
+// behaviour.
+type OpenOptions struct {
+	// WholeOnly checks only the whole content against the digest, at the
+	// end, instead of each chunk against its key as well: every byte is
+	// hashed once instead of twice. Bytes are handed out before they are
+	// verified, so it is for readers that only trust the content after the
+	// final Read (verification, checksumming, a server that holds back the
+	// end of a response): damage still ends the stream with an error
+	// wrapping [ErrDigestMismatch] instead of io.EOF, and the reader then
+	// re-checks the chunks to name the damaged one.
+	WholeOnly bool
+}
+
+// WholeOpener is implemented by stores that can open an object with
+// [OpenOptions]; *Store does.
+type WholeOpener interface {
+	OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions) (io.ReadCloser, error)
+}
+
+// OpenWith is [Store.Open] with options.
+func (s *Store) OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions) (io.ReadCloser, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -106,7 +132,7 @@ func (s *Store) Open(ctx context.Context, d digest.Digest) (io.ReadCloser, error
 	if err != nil {
 		return nil, err
 	}
-	r := &objReader{s: s, c: c, want: sm, size: rec.size}
+	r := &objReader{s: s, c: c, want: sm, size: rec.size, wholeOnly: opts.WholeOnly}
 	if !rec.chunked {
 		data, err := c.decode(nil, rec.inline, int(rec.size))
 		switch {
@@ -132,16 +158,19 @@ type fetched struct {
 }
 
 // objReader streams an object, one chunk ahead: while the caller reads
-// chunk i, a goroutine loads and verifies chunk i+1.
+// chunk i, a goroutine loads and verifies chunk i+1 and adds it to the
+// whole-content hash (the goroutine of chunk i+1 starts after that of
+// chunk i has delivered, so the hash sees the chunks in order).
 type objReader struct {
-	s      *Store
-	c      *codec
-	want   sum
-	size   int64
-	chunks []chunkRef
-	next   int // index of the chunk pending
-	whole  *blake3.Hasher
-	read   int64
+	s         *Store
+	c         *codec
+	want      sum
+	size      int64
+	wholeOnly bool // chunks are not checked against their keys
+	chunks    []chunkRef
+	next      int // index of the chunk pending
+	whole     *blake3.Hasher
+	read      int64
 
 	cur     []byte
 	off     int
@@ -156,7 +185,10 @@ func (r *objReader) fetch(i int, dst []byte) <-chan fetched {
 	ch := make(chan fetched, 1)
 	cr := r.chunks[i]
 	go func() {
-		b, err := r.s.loadChunk(cr, dst)
+		b, err := r.s.loadChunk(cr, dst, !r.wholeOnly)
+		if err == nil {
+			r.whole.Write(b)
+		}
 		ch <- fetched{b, err}
 	}()
 	return ch
@@ -180,6 +212,37 @@ func (r *objReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo writes the rest of the content to w, chunk by chunk, without
+// copying it into a caller's buffer. It ends with the error Read would
+// return instead of io.EOF (nil at a verified end).
+func (r *objReader) WriteTo(w io.Writer) (int64, error) {
+	if r.closed {
+		return 0, fmt.Errorf("cas: read %s: reader closed", r.want.digest())
+	}
+	var n int64
+	for {
+		if r.off < len(r.cur) {
+			k, err := w.Write(r.cur[r.off:])
+			r.off += k
+			n += int64(k)
+			if err != nil {
+				return n, err
+			}
+			if r.off < len(r.cur) {
+				return n, io.ErrShortWrite
+			}
+			continue
+		}
+		if r.err != nil {
+			return n, r.err
+		}
+		if r.done {
+			return n, nil
+		}
+		r.advance()
+	}
+}
+
 // advance moves to the next chunk, or checks the whole digest after the
 // last one.
 func (r *objReader) advance() {
@@ -191,6 +254,9 @@ func (r *objReader) advance() {
 			r.err = fmt.Errorf("%s: read %d bytes, want %d: %w", r.want.digest(), r.read, r.size, ErrDigestMismatch)
 		case got != r.want:
 			r.err = fmt.Errorf("%s: content hashes to %s: %w", r.want.digest(), got.digest(), ErrDigestMismatch)
+			if r.wholeOnly {
+				r.err = r.s.damagedChunk(r.want, r.chunks, r.err)
+			}
 		default:
 			r.done = true
 		}
@@ -208,8 +274,23 @@ func (r *objReader) advance() {
 		r.pending = r.fetch(r.next, r.spare)
 		r.spare = nil
 	}
-	r.whole.Write(r.cur)
 	r.read += int64(len(r.cur))
+}
+
+// damagedChunk names the first chunk of want that does not hash to its
+// key, to say where the damage found by a whole-only read is; it returns
+// whole when every chunk is sound (the object's record is then what is
+// wrong).
+func (s *Store) damagedChunk(want sum, chunks []chunkRef, whole error) error {
+	var buf []byte
+	for _, cr := range chunks {
+		b, err := s.loadChunk(cr, buf, true)
+		if err != nil {
+			return fmt.Errorf("%s: %w", want.digest(), err)
+		}
+		buf = b
+	}
+	return whole
 }
 
 // Close releases the reader. It always returns nil.
@@ -226,9 +307,9 @@ func (r *objReader) Close() error {
 	return nil
 }
 
-// loadChunk reads chunk cr into dst (reused if large enough) and verifies it
-// against its key.
-func (s *Store) loadChunk(cr chunkRef, dst []byte) ([]byte, error) {
+// loadChunk reads chunk cr into dst (reused if large enough) and, with
+// check, verifies it against its key.
+func (s *Store) loadChunk(cr chunkRef, dst []byte, check bool) ([]byte, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -256,6 +337,9 @@ func (s *Store) loadChunk(cr chunkRef, dst []byte) ([]byte, error) {
 		return nil, fmt.Errorf("chunk %s: %v", cr.sum.digest(), err)
 	case decErr != nil:
 		return nil, fmt.Errorf("chunk %s: %w", cr.sum.digest(), decErr)
+	}
+	if !check { // decode has checked the size
+		return out, nil
 	}
 	if got := sum(blake3.Sum256(out)); got != cr.sum {
 		return nil, fmt.Errorf("chunk %s: content hashes to %s: %w", cr.sum.digest(), got.digest(), ErrDigestMismatch)

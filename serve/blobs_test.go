@@ -199,6 +199,32 @@ func TestBlobDamaged(t *testing.T) {
 			t.Errorf("Range %q of a damaged object: %d %.200s, want 500", tt.rng, resp.StatusCode, got)
 		}
 	}
+	// Damage in the first chunk. The server checks only the whole digest,
+	// at the end (the bytes may have started out): the response is still
+	// never complete, and a range in the first buffer still gets a 500 that
+	// names the damaged chunk.
+	big2 := randomBytes(3<<20, 3)
+	dBig2 := putBlob(t, s, big2)
+	chunks2, err := s.ChunksForTest(t.Context(), dBig2)
+	if err != nil || len(chunks2) < 3 {
+		t.Fatalf("%d chunks, %v", len(chunks2), err)
+	}
+	if err := s.CorruptChunkForTest(t.Context(), dBig2, 0, 10); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(ts.URL + "/blobs/" + dBig2.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 && (err == nil || int64(len(got)) >= resp.ContentLength) {
+		t.Errorf("first chunk damaged: status %d, %d of %d bytes arrived (%v), want a 500 or the response cut short", resp.StatusCode, len(got), resp.ContentLength, err)
+	}
+	code, _, body = get(t, nil, ts.URL+"/blobs/"+dBig2.String(), "Range", "bytes=0-99")
+	if code != 500 || !strings.Contains(string(body), "digest mismatch") || !strings.Contains(string(body), chunks2[0].Encoded()[:12]) {
+		t.Errorf("Range in a damaged first chunk: %d %.300s, want 500 naming chunk %s", code, body, chunks2[0])
+	}
 }
 
 func TestParseRange(t *testing.T) {

@@ -99,6 +99,35 @@ func TestRunCorruptStore(t *testing.T) {
 			wantErr: cas.ErrNotFound,
 		},
 		{
+			name:  "flipped chunk byte of a large input, deep",
+			index: true,
+			opts:  Options{Deep: true},
+			damage: func(t *testing.T, s *cas.Store, b *bundle) {
+				setInput(b, big)
+				b.files["data.csv"] = big
+			},
+			want:    []Problem{{Kind: CorruptObject, Run: run, Path: "data.csv", Digest: blobOf(big)}},
+			wantErr: cas.ErrDigestMismatch,
+		},
+		{
+			name:  "a wrong SHA-256 in the index, deep takes it",
+			index: true,
+			opts:  Options{Deep: true},
+			damage: func(t *testing.T, s *cas.Store, b *bundle) {
+				must(t, s.PutIndex(t.Context(), SHA256Index, []byte(blobOf(b.files["predictions.csv"])), []byte(sha("other"))))
+			},
+			want: []Problem{{Kind: ManifestRule, Run: run, Path: "predictions.csv", Digest: blobOf("p\n0.2\n")}},
+		},
+		{
+			name:  "a wrong SHA-256 in the index, deep with SHA256 recomputes it",
+			index: true,
+			opts:  Options{Deep: true, SHA256: true},
+			damage: func(t *testing.T, s *cas.Store, b *bundle) {
+				must(t, s.PutIndex(t.Context(), SHA256Index, []byte(blobOf(b.files["predictions.csv"])), []byte(sha("other"))))
+			},
+			want: nil,
+		},
+		{
 			name: "damaged subtree",
 			damage: func(t *testing.T, s *cas.Store, b *bundle) {
 				// code/ is a tree of its own; its stored bytes are flipped
@@ -124,7 +153,8 @@ func TestRunCorruptStore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
 			b := selftestBundle()
-			if tt.name == "missing chunk of a large input, deep" {
+			large := strings.HasSuffix(tt.name, "of a large input, deep")
+			if large {
 				tt.damage(t, s, b)
 			}
 			if tt.name == "damaged subtree" {
@@ -134,14 +164,18 @@ func TestRunCorruptStore(t *testing.T) {
 			if tt.index {
 				indexSHA(t, s, b)
 			}
-			switch tt.name {
-			case "missing chunk of a large input, deep":
+			switch {
+			case large:
 				chunks, err := s.ChunksForTest(t.Context(), blobOf(big))
 				if err != nil || len(chunks) < 2 {
 					t.Fatalf("large input has %d chunks (%v); want several", len(chunks), err)
 				}
-				must(t, s.DeleteChunkForTest(t.Context(), blobOf(big), 1))
-			case "damaged subtree":
+				if strings.HasPrefix(tt.name, "missing") {
+					must(t, s.DeleteChunkForTest(t.Context(), blobOf(big), 1))
+				} else {
+					must(t, s.CorruptChunkForTest(t.Context(), blobOf(big), 1, 100))
+				}
+			case tt.name == "damaged subtree":
 				codeTree := entryDigest(t, s, root, "code")
 				tt.want[0].Digest = codeTree
 				must(t, s.CorruptForTest(t.Context(), codeTree, 5))

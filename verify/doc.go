@@ -32,8 +32,13 @@
 //   - with [Options.Recorded], its index entries ([IndexMismatch]).
 //
 // With [Options.Deep] every blob is re-read and re-hashed, each once,
-// through a bounded pool of workers; with [Options.Sample] a seeded window
-// of the digest space is, so that successive seeds cover every blob.
+// through a bounded pool of workers, largest first; with [Options.Sample] a
+// seeded window of the digest space is, so that successive seeds cover every
+// blob. A store that can check the whole digest alone ([cas.WholeOpener]) is
+// asked to, so each byte is hashed with BLAKE3 once, not once per chunk and
+// again for the whole. The SHA-256 sums still come from the index (ingest
+// computed them from the same bytes, which the BLAKE3 pass proves unchanged)
+// unless [Options.SHA256] asks for them to be computed from the bytes too.
 // Every problem names its [Kind], the run and the path inside the run;
 // problems at the same path are not repeated as manifest-rule messages.
 //

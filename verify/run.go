@@ -1,11 +1,13 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"path"
@@ -46,8 +48,16 @@ const maxManifest = 64 << 20
 // and the SHA-256 index cannot vouch for.
 type Options struct {
 	// Deep re-hashes every blob the run reaches from its stored bytes
-	// (BLAKE3 against its digest, and SHA-256 for the manifest check).
+	// (BLAKE3 against its digest). The manifest check's SHA-256 sums come
+	// from the index ingest filled from the same bytes, so a blob that
+	// re-hashes to its digest has the recorded SHA-256; the ones the index
+	// lacks are computed in the same pass.
 	Deep bool
+	// SHA256 computes the SHA-256 of every file the manifest names from
+	// its bytes instead of taking it from the index: slower (SHA-256 runs
+	// at about a third of BLAKE3's speed here), for a check that trusts
+	// nothing but the bytes.
+	SHA256 bool
 	// Sample, in percent (0 < Sample ≤ 100), re-hashes a share of the
 	// blobs chosen by SampleSeed: a blob is chosen when its digest falls in
 	// a window of Sample percent of the digest space that starts at
@@ -402,6 +412,7 @@ func (v *runVerifier) readSmall(ctx context.Context, e cas.Entry) ([]byte, error
 // hold), streams each once through a bounded pool, and returns the SHA-256
 // of every manifest path it knows.
 func (v *runVerifier) hashAll(ctx context.Context, files []spec.ManifestFile, rep *Report) (map[string]string, error) {
+	// need maps each blob to stream to whether its SHA-256 is wanted too.
 	need := map[digest.Digest]bool{}
 	var sampler *sampler
 	if !v.opts.Deep && v.opts.Sample > 0 {
@@ -416,9 +427,9 @@ func (v *runVerifier) hashAll(ctx context.Context, files []spec.ManifestFile, re
 		}
 		switch {
 		case v.opts.Deep:
-			need[e.Digest] = true
+			need[e.Digest] = false
 		case sampler != nil && sampler.pick(e.Digest):
-			need[e.Digest] = true
+			need[e.Digest] = false
 			if !seenSample[e.Digest] {
 				seenSample[e.Digest] = true
 				rep.Sample.Objects++
@@ -426,14 +437,16 @@ func (v *runVerifier) hashAll(ctx context.Context, files []spec.ManifestFile, re
 			}
 		}
 	}
-	// SHA-256 of the files the manifest names.
+	// SHA-256 of the files the manifest names: from the index, which
+	// ingest filled from the same bytes as the BLAKE3 digest (and those
+	// bytes are re-hashed above when Deep), else from the bytes.
 	sums := map[string]string{}
 	for _, f := range files {
 		if f.Rel == "" {
 			continue
 		}
 		e, ok := v.files[f.Rel]
-		if !ok || v.bad[f.Rel] || e.Mode == cas.ModeSymlink || need[e.Digest] {
+		if !ok || v.bad[f.Rel] || e.Mode == cas.ModeSymlink {
 			continue
 		}
 		if _, done := sums[f.Rel]; done {
@@ -453,8 +466,14 @@ func (v *runVerifier) hashAll(ctx context.Context, files []spec.ManifestFile, re
 		digests = append(digests, d)
 		total += v.stats[d].info.Size
 	}
-	slices.Sort(digests)
-	results, err := v.stream(ctx, digests, total)
+	// Largest first, so that the pool's workers finish together.
+	slices.SortFunc(digests, func(a, b digest.Digest) int {
+		if c := cmp.Compare(v.stats[b].info.Size, v.stats[a].info.Size); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a), string(b))
+	})
+	results, err := v.stream(ctx, digests, need, total)
 	if err != nil {
 		return nil, err
 	}
@@ -471,16 +490,19 @@ func (v *runVerifier) hashAll(ctx context.Context, files []spec.ManifestFile, re
 		}
 		if r.err != nil {
 			v.add(objectProblem(p, e.Digest, r.err))
+			delete(sums, p)
 			continue
 		}
-		sums[p] = r.sha
+		if r.sha != "" {
+			sums[p] = r.sha
+		}
 	}
 	return sums, nil
 }
 
 // indexedSHA looks d up in the SHA-256 index.
 func (v *runVerifier) indexedSHA(ctx context.Context, d digest.Digest) (string, bool, error) {
-	if v.idx == nil || v.opts.Deep {
+	if v.idx == nil || v.opts.SHA256 {
 		return "", false, nil
 	}
 	key := []byte(d.String())
@@ -498,13 +520,14 @@ func (v *runVerifier) indexedSHA(ctx context.Context, d digest.Digest) (string, 
 }
 
 type hashResult struct {
-	sha string
+	sha string // "" when not asked for
 	err error
 }
 
-// stream reads each blob once, through the store's verifying reader, into
-// a SHA-256 hasher, with a bounded pool of workers.
-func (v *runVerifier) stream(ctx context.Context, digests []digest.Digest, total int64) (map[digest.Digest]hashResult, error) {
+// stream reads each blob once through the store's verifying reader (which
+// checks its BLAKE3 digest), taking its SHA-256 in the same pass where
+// withSHA says so, with a bounded pool of workers.
+func (v *runVerifier) stream(ctx context.Context, digests []digest.Digest, withSHA map[digest.Digest]bool, total int64) (map[digest.Digest]hashResult, error) {
 	results := make(map[digest.Digest]hashResult, len(digests))
 	if len(digests) == 0 {
 		return results, nil
@@ -534,7 +557,6 @@ func (v *runVerifier) stream(ctx context.Context, digests []digest.Digest, total
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 1<<20)
 			h := sha256.New()
 			for {
 				mu.Lock()
@@ -545,7 +567,11 @@ func (v *runVerifier) stream(ctx context.Context, digests []digest.Digest, total
 				d := digests[next]
 				next++
 				mu.Unlock()
-				sha, err := hashBlob(ctx, v.src, d, h, buf, progress)
+				var sh hash.Hash
+				if withSHA[d] {
+					sh = h
+				}
+				sha, err := hashBlob(ctx, v.src, d, sh, progress)
 				if err != nil && fatal(ctx, err) {
 					mu.Lock()
 					if firstErr == nil {
@@ -570,36 +596,54 @@ func (v *runVerifier) stream(ctx context.Context, digests []digest.Digest, total
 	return results, nil
 }
 
-// hashBlob streams blob d into h and returns its SHA-256; the store's
-// reader checks the BLAKE3 digest in the same pass.
-func hashBlob(ctx context.Context, src Store, d digest.Digest, h interface {
-	io.Writer
-	Sum([]byte) []byte
-	Reset()
-}, buf []byte, progress func(int64)) (string, error) {
-	h.Reset()
-	rc, err := src.Open(ctx, d)
+// hashBlob reads blob d to its end, so that the store's reader checks its
+// BLAKE3 digest, and returns its SHA-256 when h is not nil. A store that
+// can check the whole digest alone ([cas.WholeOpener]) is asked to: the
+// bytes are only trusted once the read ended without error, and each is
+// hashed with BLAKE3 once instead of twice.
+func hashBlob(ctx context.Context, src Store, d digest.Digest, h hash.Hash, progress func(int64)) (string, error) {
+	var rc io.ReadCloser
+	var err error
+	if wo, ok := src.(cas.WholeOpener); ok {
+		rc, err = wo.OpenWith(ctx, d, cas.OpenOptions{WholeOnly: true})
+	} else {
+		rc, err = src.Open(ctx, d)
+	}
 	if err != nil {
 		return "", err
 	}
 	defer rc.Close()
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		k, err := rc.Read(buf)
-		if k > 0 {
-			h.Write(buf[:k])
-			progress(int64(k))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", err
-		}
+	w := &progressWriter{ctx: ctx, progress: progress}
+	if h != nil {
+		h.Reset()
+		w.h = h
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		return "", err
+	}
+	if h == nil {
+		return "", nil
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// progressWriter is where hashBlob copies a blob: into the SHA-256 hasher
+// if any, reporting progress and stopping when ctx ends.
+type progressWriter struct {
+	ctx      context.Context
+	h        hash.Hash
+	progress func(int64)
+}
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if w.h != nil {
+		w.h.Write(p)
+	}
+	w.progress(int64(len(p)))
+	return len(p), nil
 }
 
 // treeFiles is the [spec.RunFiles] of a walked run tree: SHA-256 sums were
