@@ -28,6 +28,7 @@ var (
 	ErrStoreExists    = errors.New("cas: store already exists")
 	ErrLocked         = errors.New("cas: store is locked by another process")
 	ErrClosed         = errors.New("cas: store is closed")
+	ErrReadOnly       = errors.New("cas: store is opened read-only")
 )
 
 // Kind says what an object is. Persisted: do not reorder; append only.

@@ -44,7 +44,7 @@ type GCReport struct {
 // damaged tree points at. If reclaiming disk space fails after the
 // deletions, the report of what was deleted comes with the error.
 func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
-	if err := s.enter(); err != nil {
+	if err := s.enterWrite(); err != nil {
 		return GCReport{}, err
 	}
 	defer s.leave()

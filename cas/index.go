@@ -34,7 +34,7 @@ func (s *Store) PutIndex(ctx context.Context, index string, key, value []byte) e
 	if err := checkIndexName(index); err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
+	if err := s.enterWrite(); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -55,7 +55,7 @@ func (s *Store) DeleteIndex(ctx context.Context, index string, key []byte) error
 	if err := checkIndexName(index); err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
+	if err := s.enterWrite(); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -205,7 +205,7 @@ func (s *Store) RememberStat(ctx context.Context, key StatKey, d digest.Digest) 
 	if key.Path == "" {
 		return fmt.Errorf("cas: remember stat: empty path")
 	}
-	if err := s.enter(); err != nil {
+	if err := s.enterWrite(); err != nil {
 		return err
 	}
 	defer s.leave()

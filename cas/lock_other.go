@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-func tryLock(f *os.File) (bool, error) {
+func tryLock(f *os.File, shared bool) (bool, error) {
 	return false, errors.New("cas: store locking is not supported on this platform")
 }
 

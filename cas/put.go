@@ -61,7 +61,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, er
 
 func (s *Store) put(ctx context.Context, r io.Reader, opts PutOptions) (Info, putStats, error) {
 	var st putStats
-	if err := s.enter(); err != nil {
+	if err := s.enterWrite(); err != nil {
 		return Info{}, st, err
 	}
 	defer s.leave()

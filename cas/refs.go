@@ -122,7 +122,7 @@ func (s *Store) DeleteRef(ctx context.Context, name string, old digest.Digest) e
 // at old ("" meaning unset), retrying on conflicts. With anyIfEmpty, an
 // empty old skips the check. apply gets the current value ("" if unset).
 func (s *Store) updateRef(ctx context.Context, name string, old digest.Digest, anyIfEmpty bool, apply func(*badger.Txn, digest.Digest) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.enterWrite(); err != nil {
 		return err
 	}
 	defer s.leave()

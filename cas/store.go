@@ -37,6 +37,16 @@ type Options struct {
 	// Compression is the codec for values this Store writes. The zero
 	// value is zstd.
 	Compression Compression
+
+	// ReadOnly opens the store for reading only: any number of read-only
+	// opens share the lock (a writer waits for them all, and they for it),
+	// and Badger starts no memtable, value log file or compactor, so that
+	// opening and closing cost a few milliseconds. Methods that write
+	// return [ErrReadOnly]. When the store was not closed cleanly (its
+	// write-ahead log needs replaying), Open recovers it with a write
+	// lock first and then serves the read-only caller as usual. Ignored
+	// by Init and with InMemory.
+	ReadOnly bool
 }
 
 func (o Options) withDefaults() Options {
@@ -71,6 +81,8 @@ type formatHeader struct {
 // returns [ErrClosed].
 type Store struct {
 	db   *badger.DB
+	// readOnly: opened with Options.ReadOnly; write methods refuse.
+	readOnly bool
 	dir  string
 	lock *os.File // nil in memory
 	opts Options
@@ -171,7 +183,7 @@ func Init(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cas: init %s: %w", dir, err)
 	}
-	lf, err := acquireLock(ctx, dir, opts.LockTimeout)
+	lf, err := acquireLock(ctx, dir, opts.LockTimeout, false)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +230,53 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := checkFormat(dir); err != nil {
 		return nil, err
 	}
-	lf, err := acquireLock(ctx, dir, opts.LockTimeout)
+	if opts.ReadOnly {
+		s, err := openReadOnly(ctx, dir, opts)
+		if !errors.Is(err, errNeedsRecovery) {
+			return s, err
+		}
+		// Badger must replay its log, which only a writer may do: open
+		// for writing once, close, and open read-only again.
+		w, err := openWritable(ctx, dir, opts)
+		if err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		s, err = openReadOnly(ctx, dir, opts)
+		if errors.Is(err, errNeedsRecovery) {
+			return nil, fmt.Errorf("cas: open %s read-only: the store still needs recovery after a writable open; run 'rigor fsck'", dir)
+		}
+		return s, err
+	}
+	return openWritable(ctx, dir, opts)
+}
+
+// errNeedsRecovery: Badger refused a read-only open because its log needs
+// replaying or truncating.
+var errNeedsRecovery = errors.New("cas: store needs recovery before a read-only open")
+
+// openReadOnly opens dir under a shared lock with Badger in read-only mode.
+func openReadOnly(ctx context.Context, dir string, opts Options) (*Store, error) {
+	lf, err := acquireLock(ctx, dir, opts.LockTimeout, true)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, dbDir)
+	db, err := badger.Open(badgerOptions(path, false).WithReadOnly(true))
+	if err != nil {
+		releaseLock(lf)
+		return nil, fmt.Errorf("cas: open %s: %v: %w", dir, err, errNeedsRecovery)
+	}
+	s := &Store{db: db, dir: dir, lock: lf, opts: opts, cdc: &defaultCDC, readOnly: true}
+	s.cond = sync.NewCond(&s.mu)
+	return s, nil
+}
+
+// openWritable opens dir under the exclusive lock.
+func openWritable(ctx context.Context, dir string, opts Options) (*Store, error) {
+	lf, err := acquireLock(ctx, dir, opts.LockTimeout, false)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +313,9 @@ func checkFormat(dir string) error {
 	return nil
 }
 
-func acquireLock(ctx context.Context, dir string, timeout time.Duration) (*os.File, error) {
+// acquireLock takes the store lock: exclusive, or shared when shared is
+// set, waiting up to timeout.
+func acquireLock(ctx context.Context, dir string, timeout time.Duration, shared bool) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("cas: lock %s: %w", dir, err)
@@ -263,7 +323,7 @@ func acquireLock(ctx context.Context, dir string, timeout time.Duration) (*os.Fi
 	deadline := time.Now().Add(timeout)
 	wait := 2 * time.Millisecond
 	for {
-		ok, err := tryLock(f)
+		ok, err := tryLock(f, shared)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("cas: lock %s: %w", dir, err)
@@ -404,6 +464,15 @@ func (s *Store) Close() error {
 		return fmt.Errorf("cas: close: %v", err)
 	}
 	return statErr
+}
+
+// enterWrite is enter for the methods that write: a store opened
+// read-only refuses them with [ErrReadOnly].
+func (s *Store) enterWrite() error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	return s.enter()
 }
 
 // enter registers a call in flight; every exported method that touches the

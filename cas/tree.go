@@ -173,7 +173,7 @@ func (s *Store) PutTree(ctx context.Context, t Tree) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	if err := s.enter(); err != nil {
+	if err := s.enterWrite(); err != nil {
 		return Info{}, err
 	}
 	defer s.leave()

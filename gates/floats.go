@@ -1,7 +1,6 @@
 package gates
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/rigor-dev/rigor/spec"
@@ -178,7 +177,7 @@ func (r *reviewer) floatEq(n *node) {
 }
 
 // metricLikeRe matches names of metrics, scores, losses and predictions.
-var metricLikeRe = regexp.MustCompile(`(?i)(^|_)(preds?|predictions?|probs?|probas?|probabilities|scores?|metrics?|loss(es)?|acc|accuracy|auc|roc_auc|f1|logits?|outputs?|y_hat|yhat|rmse|mse|mae|r2|precision|recall|results?|eval)($|_)`)
+var metricLikeRe = lazyRE(`(?i)(^|_)(preds?|predictions?|probs?|probas?|probabilities|scores?|metrics?|loss(es)?|acc|accuracy|auc|roc_auc|f1|logits?|outputs?|y_hat|yhat|rmse|mse|mae|r2|precision|recall|results?|eval)($|_)`)
 
 // metricLike reports whether an expression is about metrics or
 // predictions: a name, attribute or string key that says so, or a call to

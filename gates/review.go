@@ -3,7 +3,6 @@ package gates
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/rigor-dev/rigor/spec"
@@ -123,11 +122,11 @@ func (r *reviewer) visit(n *node) bool {
 
 // ---- HARDCODED-SECRET ----
 
-var secretNameRe = regexp.MustCompile(`(?i)password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|aws_secret`)
+var secretNameRe = lazyRE(`(?i)password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|aws_secret`)
 
 // secretNameExcludes are name parts that make a secret-looking name refer to
 // something else: a tokenizer, a URL, a file, the name of a variable.
-var secretNameExcludeRe = regexp.MustCompile(`(?i)tokeniz|tokens\b|_(url|uri|path|file|dir|endpoint|env|var|header|type|len|length|field|name|prefix|id_key)$|^(num|n|max|min)_tokens?|token_(count|ids|type|len|length)`)
+var secretNameExcludeRe = lazyRE(`(?i)tokeniz|tokens\b|_(url|uri|path|file|dir|endpoint|env|var|header|type|len|length|field|name|prefix|id_key)$|^(num|n|max|min)_tokens?|token_(count|ids|type|len|length)`)
 
 func isSecretName(name string) bool {
 	l := strings.ToLower(name)
@@ -139,10 +138,10 @@ func isSecretName(name string) bool {
 }
 
 var (
-	awsKeyRe      = regexp.MustCompile(`AKIA[A-Z0-9]{16}`)
-	pemRe         = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
-	placeholderRe = regexp.MustCompile(`(?i)^(|x+|\.+|<.*>|\{\{.*\}\}|your[-_].*|changeme|todo|none|null|example|\*+)$`)
-	envNameRe     = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+	awsKeyRe      = lazyRE(`AKIA[A-Z0-9]{16}`)
+	pemRe         = lazyRE(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+	placeholderRe = lazyRE(`(?i)^(|x+|\.+|<.*>|\{\{.*\}\}|your[-_].*|changeme|todo|none|null|example|\*+)$`)
+	envNameRe     = lazyRE(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
 )
 
 // looksSecret applies §3.2's secret-looking rule, plus: a value with
@@ -318,12 +317,12 @@ func mayBeSQL(s string) bool {
 	return false
 }
 
-var sqlKeywordRe = regexp.MustCompile(`(?i)\b(SELECT|INSERT|UPDATE|DELETE|DROP|WHERE)\b`)
+var sqlKeywordRe = lazyRE(`(?i)\b(SELECT|INSERT|UPDATE|DELETE|DROP|WHERE)\b`)
 
 // sqlCallRe names the calls whose first argument is SQL.
-var sqlCallRe = regexp.MustCompile(`^(execute|executemany|executescript|mogrify|read_sql|read_sql_query|raw|query|text|sql)$`)
+var sqlCallRe = lazyRE(`^(execute|executemany|executescript|mogrify|read_sql|read_sql_query|raw|query|text|sql)$`)
 
-var sqlVarRe = regexp.MustCompile(`(?i)sql|query|stmt|statement`)
+var sqlVarRe = lazyRE(`(?i)sql|query|stmt|statement`)
 
 // sqlSinkNames returns the names passed as SQL to an execute-like call.
 func sqlSinkNames(f *file) map[string]bool {

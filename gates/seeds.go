@@ -3,7 +3,6 @@ package gates
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -165,7 +164,7 @@ var helperNames = nameSet("set_global_seed", "set_seed", "seed_everything", "set
 	"init_seeds", "seed_torch", "set_seeds", "random_seed", "seed_worker_")
 
 // clockRe matches seed arguments taken from the clock or the OS.
-var clockRe = regexp.MustCompile(`\btime\.(time|time_ns|perf_counter|monotonic)\(|datetime\.(datetime\.)?(now|utcnow|today)\(|\bos\.(urandom|getpid)\(|\buuid\.|\bsecrets\.|\bSystemRandom\b|\brandom\.(randint|random|getrandbits)\(`)
+var clockRe = lazyRE(`\btime\.(time|time_ns|perf_counter|monotonic)\(|datetime\.(datetime\.)?(now|utcnow|today)\(|\bos\.(urandom|getpid)\(|\buuid\.|\bsecrets\.|\bSystemRandom\b|\brandom\.(randint|random|getrandbits)\(`)
 
 func collectSeedFacts(u *unit) *seedFacts {
 	sf := &seedFacts{u: u, frameworks: map[string]*node{}, calls: map[string][]*node{}}
@@ -264,7 +263,7 @@ type pendingLoader struct {
 	genInline  bool
 }
 
-var cudaRe = regexp.MustCompile(`^cuda(:\d+)?$`)
+var cudaRe = lazyRE(`^cuda(:\d+)?$`)
 
 func isDocstring(n *node) bool {
 	p := n.parent
@@ -535,9 +534,9 @@ type condition struct {
 	flag   bool // depends on a command-line flag, config or environment
 }
 
-var flagRe = regexp.MustCompile(`\b(args|opts|options|cfg|config|conf|hparams|params|flags|FLAGS|settings)\.|sys\.argv|os\.environ|getenv|\bparser\b`)
+var flagRe = lazyRE(`\b(args|opts|options|cfg|config|conf|hparams|params|flags|FLAGS|settings)\.|sys\.argv|os\.environ|getenv|\bparser\b`)
 
-var exemptCondRe = regexp.MustCompile(`(?i)cuda|gpu|is_available|device|__name__|__main__|mps|TYPE_CHECKING|backends`)
+var exemptCondRe = lazyRE(`(?i)cuda|gpu|is_available|device|__name__|__main__|mps|TYPE_CHECKING|backends`)
 
 // conditionOf returns the innermost non-exempt if branch around n within
 // its function, or nil when n always runs once its function does.

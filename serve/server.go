@@ -62,7 +62,7 @@ func OpenDir(dir string, lockTimeout time.Duration) Opener {
 		lockTimeout = defaultLockTimeout
 	}
 	return func(ctx context.Context) (Store, error) {
-		s, err := cas.Open(ctx, dir, cas.Options{LockTimeout: lockTimeout})
+		s, err := cas.Open(ctx, dir, cas.Options{LockTimeout: lockTimeout, ReadOnly: true})
 		if err != nil {
 			return nil, err
 		}

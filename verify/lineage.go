@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -91,14 +92,26 @@ func TraceLineage(ctx context.Context, cat Catalog, src Store, content string, o
 		opts.MaxRuns = 1000
 	}
 	l := &Lineage{Schema: SchemaLineage, Content: content, Upstream: []Hop{}, Downstream: []Hop{}}
-	t := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}}
-	var err error
-	if l.Downstream, err = t.follow(ctx, content, spec.LineageInIndex, l); err != nil {
+	// The two directions are independent chains of lookups, each one
+	// after the other: they run at once, each with its own tracer.
+	down := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}}
+	up := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}}
+	var downErr error
+	var truncated bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var dl Lineage
+		l.Downstream, downErr = down.follow(ctx, content, spec.LineageInIndex, &dl)
+		truncated = dl.Truncated
+	}()
+	var upErr error
+	l.Upstream, upErr = up.follow(ctx, content, spec.LineageOutIndex, l)
+	<-done
+	if err := cmp.Or(downErr, upErr); err != nil {
 		return nil, err
 	}
-	if l.Upstream, err = t.follow(ctx, content, spec.LineageOutIndex, l); err != nil {
-		return nil, err
-	}
+	l.Truncated = l.Truncated || truncated
 	return l, nil
 }
 

@@ -23,7 +23,7 @@ tree encoding is written; 'rigor ls' lists it.`,
 }
 
 func runCat(ctx context.Context, g *globalOptions, arg string) error {
-	s, err := openStore(ctx, g)
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

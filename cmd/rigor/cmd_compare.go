@@ -53,7 +53,7 @@ reported as such and never counted as exact. Exit 3 unless same_seed_exact.`,
 }
 
 func runCompare(ctx context.Context, g *globalOptions, o compareOptions, argA, argB string) error {
-	s, err := openStore(ctx, g)
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ exits 0 whether or not the runs differ. --json prints rigor.run_diff.v1.`,
 }
 
 func runDiff(ctx context.Context, g *globalOptions, o compareOptions, argA, argB string) error {
-	s, err := openStore(ctx, g)
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ listed and the exit status is 3.`,
 }
 
 func runExport(ctx context.Context, g *globalOptions, arg, dir string) error {
-	s, err := openStore(ctx, g)
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

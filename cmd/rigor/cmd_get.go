@@ -34,7 +34,7 @@ whose names or symlinks would escape PATH are refused.`,
 }
 
 func runGet(ctx context.Context, g *globalOptions, arg, out string, force bool) error {
-	s, err := openStore(ctx, g)
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

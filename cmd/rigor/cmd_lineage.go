@@ -45,7 +45,8 @@ many runs away the chains are followed (default: all the way).`,
 }
 
 func runLineage(ctx context.Context, g *globalOptions, arg string, depth int) error {
-	s, err := openStore(ctx, g)
+	defer relaxGC()()
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

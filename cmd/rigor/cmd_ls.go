@@ -46,7 +46,7 @@ type lsEntry struct {
 }
 
 func runLs(ctx context.Context, g *globalOptions, arg string, recursive bool) error {
-	s, err := openStore(ctx, g)
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

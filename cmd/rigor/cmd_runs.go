@@ -43,7 +43,8 @@ digests.`,
 }
 
 func runRuns(ctx context.Context, g *globalOptions, f verify.RunFilter) error {
-	s, err := openStore(ctx, g)
+	defer relaxGC()()
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

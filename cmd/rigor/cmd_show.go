@@ -35,7 +35,8 @@ more hex digits of it. --json prints the run's manifest.json as stored.`,
 }
 
 func runShow(ctx context.Context, g *globalOptions, arg string) error {
-	s, err := openStore(ctx, g)
+	defer relaxGC()()
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ type verifyOutput struct {
 }
 
 func runVerify(ctx context.Context, g *globalOptions, o verifyOptions, args []string) error {
-	s, err := openStore(ctx, g)
+	s, err := openStoreReadOnly(ctx, g)
 	if err != nil {
 		return err
 	}

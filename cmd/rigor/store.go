@@ -43,11 +43,21 @@ func findStore(g *globalOptions) (string, error) {
 
 // openStore finds and opens the store for a command. The caller closes it.
 func openStore(ctx context.Context, g *globalOptions) (*cas.Store, error) {
+	return openStoreWith(ctx, g, cas.Options{})
+}
+
+// openStoreReadOnly is openStore for the commands that only read: they
+// share the store with each other, and open and close it in milliseconds.
+func openStoreReadOnly(ctx context.Context, g *globalOptions) (*cas.Store, error) {
+	return openStoreWith(ctx, g, cas.Options{ReadOnly: true})
+}
+
+func openStoreWith(ctx context.Context, g *globalOptions, opts cas.Options) (*cas.Store, error) {
 	dir, err := findStore(g)
 	if err != nil {
 		return nil, err
 	}
-	s, err := cas.Open(ctx, dir, cas.Options{})
+	s, err := cas.Open(ctx, dir, opts)
 	if errors.Is(err, cas.ErrNotStore) {
 		return nil, withHint(fmt.Errorf("%s: %w", dir, err), "run 'rigor init' to create one, or point --store at an existing store")
 	}
