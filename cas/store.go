@@ -80,12 +80,12 @@ type formatHeader struct {
 // methods are safe for concurrent use. After [Store.Close] every method
 // returns [ErrClosed].
 type Store struct {
-	db   *badger.DB
+	db *badger.DB
 	// readOnly: opened with Options.ReadOnly; write methods refuse.
 	readOnly bool
-	dir  string
-	lock *os.File // nil in memory
-	opts Options
+	dir      string
+	lock     *os.File // nil in memory
+	opts     Options
 
 	// gcMu keeps GC from sweeping while a Put or SetRef is in flight: those
 	// hold it shared, GC holds it exclusively.
