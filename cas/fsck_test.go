@@ -73,9 +73,9 @@ func newFixture(t *testing.T) fixture {
 }
 
 // readErr reads d in every way a store reader offers (Read, WriteTo; each
-// with and without WholeOnly) and returns the error of the first, after
-// checking that the others end alike: all fail with the same error, or
-// all return the same bytes.
+// with and without WholeOnly) and checks it with Verify, and returns the
+// error of the first, after checking that the others end alike: all fail
+// with the same error, or all return the same bytes.
 func readErr(s *cas.Store, d digest.Digest) error {
 	type way struct {
 		name  string
@@ -114,6 +114,16 @@ func readErr(s *cas.Store, d digest.Digest) error {
 		case err == nil && !bytes.Equal(buf.Bytes(), firstData):
 			return fmt.Errorf("%s read other bytes than Read", w.name)
 		}
+	}
+	var checked int64
+	err := s.Verify(nilCtx, d, func(n int64) { checked += n })
+	switch {
+	case (err == nil) != (first == nil):
+		return fmt.Errorf("Verify ended with %v, Read with %v", err, first)
+	case err != nil && err.Error() != first.Error():
+		return fmt.Errorf("Verify ended with %q, Read with %q", err, first)
+	case err == nil && checked != int64(len(firstData)):
+		return fmt.Errorf("Verify reported %d bytes checked, Read read %d", checked, len(firstData))
 	}
 	return first
 }

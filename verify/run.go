@@ -596,12 +596,18 @@ func (v *runVerifier) stream(ctx context.Context, digests []digest.Digest, withS
 	return results, nil
 }
 
-// hashBlob reads blob d to its end, so that the store's reader checks its
-// BLAKE3 digest, and returns its SHA-256 when h is not nil. A store that
+// hashBlob checks blob d against its BLAKE3 digest: with [cas.Verifier]
+// when only that is wanted, else by reading it to its end through the
+// store's reader; it returns its SHA-256 when h is not nil. A store that
 // can check the whole digest alone ([cas.WholeOpener]) is asked to: the
 // bytes are only trusted once the read ended without error, and each is
 // hashed with BLAKE3 once instead of twice.
 func hashBlob(ctx context.Context, src Store, d digest.Digest, h hash.Hash, progress func(int64)) (string, error) {
+	if v, ok := src.(cas.Verifier); ok && h == nil {
+		// Only the BLAKE3 check is wanted: the store can do it without
+		// handing the bytes out (and without copying them).
+		return "", v.Verify(ctx, d, progress)
+	}
 	var rc io.ReadCloser
 	var err error
 	if wo, ok := src.(cas.WholeOpener); ok {
