@@ -167,13 +167,15 @@
 // its bytes, and check the whole content against the object's digest at the
 // end: on damage Read returns an error wrapping [ErrDigestMismatch] (or
 // [ErrUnknownFormat]) instead of io.EOF, and a missing chunk gives an error
-// wrapping [ErrNotFound] that names it. The background goroutine also feeds
-// the whole-content hash, so reading and hashing overlap; the readers are
-// [io.WriterTo]s, handing out chunks without a copy. [Store.OpenWith] with
+// wrapping [ErrNotFound] that names it. The two hashes run on two
+// goroutines at once; the readers are [io.WriterTo]s, handing out chunks
+// without a copy. [Store.OpenWith] with
 // [OpenOptions.WholeOnly] skips the per-chunk check, hashing each byte once:
 // for callers that trust nothing before the final Read (verification, a
 // server holding back the end of a response); damage is then found at the
-// end and the chunks re-checked to name it. [Store.Fsck] re-hashes every object
+// end and the chunks re-checked to name it. [Store.Verify] checks an object
+// without handing its bytes out, hashing raw chunks where Badger keeps them.
+// [Store.Fsck] re-hashes every object
 // and chunk and reports each [Problem] with the refs that reach it.
 // Re-putting content whose inline record is damaged repairs it.
 //

@@ -158,9 +158,12 @@ type fetched struct {
 }
 
 // objReader streams an object, one chunk ahead: while the caller reads
-// chunk i, a goroutine loads and verifies chunk i+1 and adds it to the
-// whole-content hash (the goroutine of chunk i+1 starts after that of
-// chunk i has delivered, so the hash sees the chunks in order).
+// chunk i, a goroutine loads and verifies chunk i+1. The whole-content
+// hash is taken by the caller's goroutine as each chunk arrives, in
+// parallel with the next chunk's check; with WholeOnly, where there is no
+// per-chunk check, by the fetch goroutine (the goroutine of chunk i+1
+// starts after that of chunk i has delivered, so the hash sees the chunks
+// in order).
 type objReader struct {
 	s         *Store
 	c         *codec
@@ -191,7 +194,8 @@ func (r *objReader) fetch(i int, dst []byte) <-chan fetched {
 	}
 	go func() {
 		b, err := r.s.loadChunk(cr, dst, !r.wholeOnly)
-		if err == nil {
+		if err == nil && r.wholeOnly {
+			// The only hash: here, off the caller's goroutine.
 			r.whole.Write(b)
 		}
 		ch <- fetched{b, err}
@@ -278,6 +282,11 @@ func (r *objReader) advance() {
 	if r.next < len(r.chunks) {
 		r.pending = r.fetch(r.next, r.spare)
 		r.spare = nil
+	}
+	if !r.wholeOnly {
+		// The chunk was hashed by the fetch goroutine, which now checks
+		// the next one: the whole-content hash runs here, at the same time.
+		r.whole.Write(r.cur)
 	}
 	r.read += int64(len(r.cur))
 }
