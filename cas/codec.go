@@ -224,7 +224,7 @@ func (c *codec) decode(dst, v []byte, size int) ([]byte, error) {
 	if cap(dst) < size {
 		dst = make([]byte, 0, size)
 	}
-	dst = dst[:0:size]
+	dst = dst[:0] // keep the capacity: a reader reuses its buffer for chunks of other sizes
 	f, payload := v[0], v[1:]
 	switch f {
 	case fmtRaw:
