@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rigor-dev/rigor/cas"
 	"github.com/rigor-dev/rigor/spec"
 )
 
@@ -46,13 +47,7 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 			continue // not in the bundle: the manifest check reports it
 		}
 		key := spec.LineageKey(d.String(), rec.RunID)
-		found := false
-		err := v.opts.Index.ScanIndex(ctx, index, key, func(k, _ []byte) error {
-			if string(k) == string(key) {
-				found = true
-			}
-			return nil
-		})
+		_, found, err := lookupIndex(ctx, v.opts.Index, index, key)
 		if err != nil {
 			return nil, err
 		}
@@ -62,4 +57,21 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 		}
 	}
 	return out, nil
+}
+
+// lookupIndex returns the value of key in an index: a point lookup where
+// the store offers one ([cas.IndexGetter]), else a scan of key as a prefix.
+func lookupIndex(ctx context.Context, idx cas.Indexer, index string, key []byte) ([]byte, bool, error) {
+	if g, ok := idx.(cas.IndexGetter); ok {
+		return g.GetIndex(ctx, index, key)
+	}
+	var val []byte
+	found := false
+	err := idx.ScanIndex(ctx, index, key, func(k, v []byte) error {
+		if string(k) == string(key) {
+			val, found = v, true
+		}
+		return nil
+	})
+	return val, found, err
 }

@@ -344,19 +344,15 @@ const outputsDir = "rigor/outputs"
 // summaryRoot returns the bundle root the runs index records for run id,
 // or "" when it has no entry; only the root is decoded.
 func summaryRoot(ctx context.Context, idx cas.Indexer, id string) (digest.Digest, error) {
-	var root digest.Digest
-	err := idx.ScanIndex(ctx, spec.RunsIndex, []byte(id), func(k, v []byte) error {
-		if string(k) != id {
-			return nil
-		}
-		var s struct {
-			Root digest.Digest `json:"root"`
-		}
-		if err := json.Unmarshal(v, &s); err != nil || !spec.ValidDigest(s.Root) {
-			return fmt.Errorf("verify: runs index entry %s: no valid root", id)
-		}
-		root = s.Root
-		return nil
-	})
-	return root, err
+	v, ok, err := lookupIndex(ctx, idx, spec.RunsIndex, []byte(id))
+	if err != nil || !ok {
+		return "", err
+	}
+	var s struct {
+		Root digest.Digest `json:"root"`
+	}
+	if err := json.Unmarshal(v, &s); err != nil || !spec.ValidDigest(s.Root) {
+		return "", fmt.Errorf("verify: runs index entry %s: no valid root", id)
+	}
+	return s.Root, nil
 }

@@ -505,18 +505,11 @@ func (v *runVerifier) indexedSHA(ctx context.Context, d digest.Digest) (string, 
 	if v.idx == nil || v.opts.SHA256 {
 		return "", false, nil
 	}
-	key := []byte(d.String())
-	var sha string
-	err := v.idx.ScanIndex(ctx, SHA256Index, key, func(k, val []byte) error {
-		if string(k) == string(key) {
-			sha = string(val)
-		}
-		return nil
-	})
+	val, _, err := lookupIndex(ctx, v.idx, SHA256Index, []byte(d.String()))
 	if err != nil {
 		return "", false, err
 	}
-	return sha, spec.IsHex64(sha), nil
+	return string(val), spec.IsHex64(string(val)), nil
 }
 
 type hashResult struct {

@@ -148,19 +148,15 @@ func AllRuns(ctx context.Context, cat Catalog) ([]RunInfo, error) {
 // LookupSummary returns the runs-index entry of runID, or nil when there
 // is none. An entry that does not decode is an error.
 func LookupSummary(ctx context.Context, idx cas.Indexer, runID string) (*spec.RunSummary, error) {
-	var sum *spec.RunSummary
-	err := idx.ScanIndex(ctx, spec.RunsIndex, []byte(runID), func(k, v []byte) error {
-		if string(k) != runID {
-			return nil
-		}
-		s, err := spec.DecodeRunSummary(v)
-		if err != nil {
-			return fmt.Errorf("verify: runs index entry %s: %w", runID, err)
-		}
-		sum = s
-		return nil
-	})
-	return sum, err
+	v, ok, err := lookupIndex(ctx, idx, spec.RunsIndex, []byte(runID))
+	if err != nil || !ok {
+		return nil, err
+	}
+	s, err := spec.DecodeRunSummary(v)
+	if err != nil {
+		return nil, fmt.Errorf("verify: runs index entry %s: %w", runID, err)
+	}
+	return s, nil
 }
 
 // RunFilter selects runs for [ListRuns]. The zero value selects every run.

@@ -513,8 +513,26 @@ func testIndex(t *testing.T, s *cas.Store) {
 	if got := scan("line", ""); len(got) != 0 {
 		t.Errorf("ScanIndex of a prefix of an index name = %q, want nothing", got)
 	}
+	for _, g := range []struct {
+		index, key, value string
+		found             bool
+	}{
+		{"lineage", "b/1", "one-b", true},
+		{"lineage", "", "empty key", true},
+		{"lineage", "b/", "", false}, // a prefix of keys is not a key
+		{"attempts", "b/1", "", false},
+		{"attempts", "b/9", "other index", true},
+	} {
+		v, found, err := s.GetIndex(ctx, g.index, []byte(g.key))
+		if err != nil || found != g.found || string(v) != g.value {
+			t.Errorf("GetIndex(%s, %q) = %q, %v, %v; want %q, %v", g.index, g.key, v, found, err, g.value, g.found)
+		}
+	}
 	if err := s.PutIndex(ctx, "bad\x00name", nil, nil); err == nil {
 		t.Errorf("PutIndex(NUL in name) succeeded")
+	}
+	if _, _, err := s.GetIndex(ctx, "bad\x00name", nil); err == nil {
+		t.Errorf("GetIndex(NUL in name) succeeded")
 	}
 	stop := errors.New("stop")
 	if err := s.ScanIndex(ctx, "lineage", nil, func(k, v []byte) error { return stop }); !errors.Is(err, stop) {
