@@ -215,18 +215,24 @@
 // # Concurrency
 //
 // A Store is safe for concurrent use by goroutines. Across processes, one
-// process has a store open at a time: Init and Open take an exclusive
-// flock on .rigor/lock, polling with full-jitter exponential backoff (2 ms
-// up to 250 ms) until they get it, ctx is done or Options.LockTimeout (10
+// writer has a store open at a time: Init and Open take an exclusive flock
+// on .rigor/lock, polling with full-jitter exponential backoff (2 ms up to
+// 250 ms) until they get it, ctx is done or Options.LockTimeout (10
 // minutes by default) passes ([ErrLocked]), and hold it until Close; only
 // then is Badger opened, so its own directory lock never fails. Eight
 // processes of a seed sweep thus take turns instead of failing; each should
 // open the store for as short as it can (ingest inputs, close, run the
 // experiment, open again to record), since a holder blocks the others. The
-// kernel drops the lock of a killed process. A shared lock for read-only
-// opens was considered and left out: Badger's read-only mode refuses a
-// database that was not closed cleanly, so it would fail exactly after the
-// crashes it should survive.
+// kernel drops the lock of a killed process.
+//
+// [Options.ReadOnly] opens take the lock shared: any number of readers at
+// once (rigor's query commands, the web server), none while a writer holds
+// it. Badger opens read-only (no new memtable, value log file or
+// compactor: an open and close cost a few milliseconds instead of tens).
+// Badger's read-only mode refuses a database that was not closed cleanly;
+// Open then recovers it under the exclusive lock, closes, and opens
+// read-only again, so a reader after a crash works as a writer would. Write
+// methods of a read-only Store return [ErrReadOnly].
 //
 // Within a process, GC holds an exclusive lock that Put, PutTree, SetRef
 // and DeleteRef hold shared, so it never sweeps an object between its Put
