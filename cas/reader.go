@@ -128,6 +128,15 @@ func (s *Store) OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions)
 	if err != nil {
 		return nil, err
 	}
+	r, err := s.openRecord(d, sm, rec, opts)
+	if err != nil {
+		return nil, err // not a nil *objReader in a non-nil interface
+	}
+	return r, nil
+}
+
+// openRecord is OpenWith for an object whose record was read already.
+func (s *Store) openRecord(d digest.Digest, sm sum, rec record, opts OpenOptions) (*objReader, error) {
 	c, err := s.getCodec()
 	if err != nil {
 		return nil, err

@@ -283,22 +283,30 @@ func (s *Store) ReadTree(ctx context.Context, d digest.Digest) (Tree, error) {
 }
 
 func (s *Store) readTree(ctx context.Context, d digest.Digest) (Tree, error) {
-	info, err := s.Stat(ctx, d)
+	if err := ctx.Err(); err != nil {
+		return Tree{}, err
+	}
+	sm, err := toSum(d)
 	if err != nil {
 		return Tree{}, err
 	}
-	if info.Kind != KindTree {
+	// One read of the record serves both the kind check and the content.
+	rec, err := s.getRecord(sm)
+	if err != nil {
+		return Tree{}, err
+	}
+	if rec.kind != KindTree {
 		return Tree{}, fmt.Errorf("%s: %w", d, ErrNotTree)
 	}
-	if info.Size > maxTreeSize {
-		return Tree{}, fmt.Errorf("%s: %w: encoding of %d bytes exceeds %d", d, ErrBadTree, info.Size, maxTreeSize)
+	if rec.size > maxTreeSize {
+		return Tree{}, fmt.Errorf("%s: %w: encoding of %d bytes exceeds %d", d, ErrBadTree, rec.size, maxTreeSize)
 	}
-	r, err := s.Open(ctx, d)
+	r, err := s.openRecord(d, sm, rec, OpenOptions{})
 	if err != nil {
 		return Tree{}, err
 	}
 	defer r.Close()
-	b := make([]byte, 0, info.Size)
+	b := make([]byte, 0, rec.size)
 	b, err = readAllInto(b, r)
 	if err != nil {
 		return Tree{}, err

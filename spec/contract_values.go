@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,7 +58,9 @@ func JSONInt(v any) (int64, bool) {
 // pyFloat is the syntax Python's float() accepts for a string, after
 // trimming: a decimal with optional underscores between digits, or inf,
 // infinity, nan, each with an optional sign.
-var pyFloat = regexp.MustCompile(`^[+-]?(?:(?:[0-9](?:_?[0-9])*)?(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|(?i:inf|infinity|nan))$`)
+var pyFloat = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[+-]?(?:(?:[0-9](?:_?[0-9])*)?(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|(?i:inf|infinity|nan))$`)
+})
 
 // ContractNumber reads v as a number the way the contract rules do (they
 // accept anything Python's float() converts): a JSON number, a boolean (1
@@ -76,7 +79,7 @@ func ContractNumber(v any) (float64, bool) {
 		return 0, true
 	case string:
 		s := strings.TrimSpace(t)
-		if s == "" || !pyFloat.MatchString(s) || !strings.ContainsAny(s, "0123456789") && !isInfNaN(s) {
+		if s == "" || !pyFloat().MatchString(s) || !strings.ContainsAny(s, "0123456789") && !isInfNaN(s) {
 			return 0, false
 		}
 		f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
@@ -108,12 +111,14 @@ func IsSHARef(s string) bool {
 
 // placeholder matches, as a whole and ignoring case, the values the
 // contract treats as "not filled in".
-var placeholder = regexp.MustCompile(`(?i)^(?:|\{\{.*\}\}|todo|tbd|待填|待定|-|—|–|n/a|na|unknown)$`)
+var placeholder = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^(?:|\{\{.*\}\}|todo|tbd|待填|待定|-|—|–|n/a|na|unknown)$`)
+})
 
 // IsPlaceholder reports whether s, trimmed, is a placeholder: empty,
 // "{{...}}", TODO, TBD, 待填, 待定, a single dash (-, — or –), n/a, na or
 // unknown, in any case.
-func IsPlaceholder(s string) bool { return placeholder.MatchString(strings.TrimSpace(s)) }
+func IsPlaceholder(s string) bool { return placeholder().MatchString(strings.TrimSpace(s)) }
 
 // IsRealText reports whether v is a string that is not a placeholder.
 func IsRealText(v any) bool {
@@ -156,8 +161,10 @@ func Truthy(v any) bool {
 // reads, in the extended form: a date, a 'T' or space, hours with optional
 // minutes, seconds and fraction, and an optional offset (Z, ±HH, ±HH:MM or
 // ±HHMM, with optional seconds).
-var isoTime = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?` +
-	`(Z|z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$`)
+var isoTime = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?` +
+		`(Z|z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$`)
+})
 
 // ParseContractTime parses an ISO-8601 timestamp that carries a time zone
 // ("2026-07-04T10:00+08:00", "2026-07-04T02:00:00Z"). ok is false for
@@ -168,7 +175,7 @@ func ParseContractTime(v any) (t time.Time, ok bool) {
 	if !isStr {
 		return time.Time{}, false
 	}
-	m := isoTime.FindStringSubmatch(strings.TrimSpace(s))
+	m := isoTime().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil || m[8] == "" {
 		return time.Time{}, false
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // Change kinds of a structured diff.
@@ -29,12 +30,12 @@ type Change struct {
 	Second string `json:"second,omitempty"`
 }
 
-var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+var plainKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`) })
 
 // JSONPathKey appends an object key to a JSON path: ".key" for a plain
 // key, `["key"]` (JSON-quoted) for any other.
 func JSONPathKey(p, key string) string {
-	if plainKey.MatchString(key) {
+	if plainKey().MatchString(key) {
 		return p + "." + key
 	}
 	q, _ := json.Marshal(key)

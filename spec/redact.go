@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Redacted replaces the value of a secret wherever rigor records one.
@@ -38,23 +39,25 @@ func IsSecretName(name string) bool {
 // PEM blocks, AWS access key ids, the token formats of GitHub, GitLab, Slack,
 // Hugging Face, OpenAI-style and Google API keys, JSON Web Tokens, and URLs
 // with a password in them.
-var secretValue = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]+-----` +
-	`|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b` +
-	`|\bgh[pousr]_[A-Za-z0-9]{30,}` +
-	`|\bgithub_pat_[A-Za-z0-9_]{30,}` +
-	`|\bglpat-[A-Za-z0-9_-]{20,}` +
-	`|\bxox[abposr]-[A-Za-z0-9-]{10,}` +
-	`|\bhf_[A-Za-z0-9]{30,}` +
-	`|\bsk-[A-Za-z0-9_-]{20,}` +
-	`|\bAIza[0-9A-Za-z_-]{35}` +
-	`|\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}` +
-	`|[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)
+var secretValue = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`-----BEGIN [A-Z0-9 ]+-----` +
+		`|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b` +
+		`|\bgh[pousr]_[A-Za-z0-9]{30,}` +
+		`|\bgithub_pat_[A-Za-z0-9_]{30,}` +
+		`|\bglpat-[A-Za-z0-9_-]{20,}` +
+		`|\bxox[abposr]-[A-Za-z0-9-]{10,}` +
+		`|\bhf_[A-Za-z0-9]{30,}` +
+		`|\bsk-[A-Za-z0-9_-]{20,}` +
+		`|\bAIza[0-9A-Za-z_-]{35}` +
+		`|\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}` +
+		`|[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)
+})
 
 // IsSecretValue reports whether v looks like a credential by its content
 // alone: it contains a PEM header, an AWS access key id, a well-known token
 // format or a URL with a password.
 func IsSecretValue(v string) bool {
-	return secretValue.MatchString(v)
+	return secretValue().MatchString(v)
 }
 
 // secretFlagNames are the normalised flag names (see normFlag) whose value

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -62,13 +63,13 @@ func StatusFor(reason string, exitCode *int) string {
 
 // rowName is what a matrix row may be called: it becomes part of a ref
 // name, a run id and a directory name.
-var rowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+var rowName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`) })
 
 // ValidRowName reports whether row can name a matrix row in rigor: 1 to 128
 // letters, digits, '.', '_' or '-', starting with a letter or digit, and not
 // containing "__" (the run-id separator).
 func ValidRowName(row string) bool {
-	return rowName.MatchString(row) && !strings.Contains(row, "__")
+	return rowName().MatchString(row) && !strings.Contains(row, "__")
 }
 
 // RunID returns the run id of an attempt: "<row>__seed-<n>__attempt-<k>".
@@ -81,11 +82,13 @@ func RunRef(row string, seed int64, attempt int) string {
 	return fmt.Sprintf("runs/%s/seed-%d/attempt-%d", row, seed, attempt)
 }
 
-var runIDPattern = regexp.MustCompile(`^(.+)__seed-(0|[1-9][0-9]*)__attempt-([1-9][0-9]*)$`)
+var runIDPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(.+)__seed-(0|[1-9][0-9]*)__attempt-([1-9][0-9]*)$`)
+})
 
 // ParseRunID splits a run id made by [RunID]; ok is false for anything else.
 func ParseRunID(id string) (row string, seed int64, attempt int, ok bool) {
-	m := runIDPattern.FindStringSubmatch(id)
+	m := runIDPattern().FindStringSubmatch(id)
 	if m == nil || !ValidRowName(m[1]) {
 		return "", 0, 0, false
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -106,7 +107,7 @@ var (
 	SeedRoles           = []string{"fixed_repro", "randomness_estimation"}
 	CompletionStatuses  = []string{"FAIL", "NOT_EVALUATED", "PASS"}
 	abortedReasons      = []string{"timeout", "max_iterations", "user_cancel", "preempted"}
-	hex64               = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	hex64               = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]{64}$`) })
 	errNotExistInBundle = fs.ErrNotExist
 )
 
@@ -365,10 +366,10 @@ func (c *checker) checkCode(v any) {
 	diff := code["diff_sha256"]
 	ds, _ := diff.(string)
 	if isBool && dirty {
-		if !hex64.MatchString(ds) {
+		if !hex64().MatchString(ds) {
 			c.errf("dirty code requires code.diff_sha256")
 		}
-	} else if diff != nil && !hex64.MatchString(ds) {
+	} else if diff != nil && !hex64().MatchString(ds) {
 		c.errf("code.diff_sha256 must be null or a 64-char hexadecimal digest")
 	}
 	files, ok := code["files"].([]any)
@@ -470,7 +471,7 @@ func (c *checker) hashedFile(label string, v any, optional bool) {
 		return
 	}
 	want, _ := obj["sha256"].(string)
-	if !hex64.MatchString(want) {
+	if !hex64().MatchString(want) {
 		c.errf("%s.sha256 must be a 64-char hexadecimal digest", label)
 		return
 	}
