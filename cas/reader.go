@@ -20,14 +20,7 @@ func (s *Store) Stat(ctx context.Context, d digest.Digest) (Info, error) {
 		return Info{}, err
 	}
 	defer s.leave()
-	if err := ctx.Err(); err != nil {
-		return Info{}, err
-	}
-	sm, err := toSum(d)
-	if err != nil {
-		return Info{}, err
-	}
-	rec, err := s.getRecord(sm)
+	_, rec, err := s.lookup(ctx, d)
 	if err != nil {
 		return Info{}, err
 	}
@@ -78,6 +71,20 @@ func (s *Store) getRecord(sm sum) (record, error) {
 	return rec, nil
 }
 
+// lookup checks ctx and d and reads the record of object d. The caller
+// holds s.enter.
+func (s *Store) lookup(ctx context.Context, d digest.Digest) (sum, record, error) {
+	if err := ctx.Err(); err != nil {
+		return sum{}, record{}, err
+	}
+	sm, err := toSum(d)
+	if err != nil {
+		return sum{}, record{}, err
+	}
+	rec, err := s.getRecord(sm)
+	return sm, rec, err
+}
+
 // Open returns a reader of object d's content. It returns an error wrapping
 // [ErrNotFound] if d is not stored. The reader verifies while it reads:
 // every chunk against its key and the whole content against d at the end.
@@ -117,14 +124,7 @@ func (s *Store) OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions)
 		return nil, err
 	}
 	defer s.leave()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	sm, err := toSum(d)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := s.getRecord(sm)
+	sm, rec, err := s.lookup(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -389,14 +389,7 @@ func (s *Store) Verify(ctx context.Context, d digest.Digest, progress func(n int
 		return err
 	}
 	defer s.leave()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sm, err := toSum(d)
-	if err != nil {
-		return err
-	}
-	rec, err := s.getRecord(sm)
+	sm, rec, err := s.lookup(ctx, d)
 	if err != nil {
 		return err
 	}

@@ -84,14 +84,7 @@ func (s *Store) damage(ctx context.Context, d digest.Digest, fn func(*badger.Txn
 		return err
 	}
 	defer s.leave()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sm, err := toSum(d)
-	if err != nil {
-		return err
-	}
-	rec, err := s.getRecord(sm)
+	_, rec, err := s.lookup(ctx, d)
 	if err != nil {
 		return err
 	}

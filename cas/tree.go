@@ -283,15 +283,8 @@ func (s *Store) ReadTree(ctx context.Context, d digest.Digest) (Tree, error) {
 }
 
 func (s *Store) readTree(ctx context.Context, d digest.Digest) (Tree, error) {
-	if err := ctx.Err(); err != nil {
-		return Tree{}, err
-	}
-	sm, err := toSum(d)
-	if err != nil {
-		return Tree{}, err
-	}
 	// One read of the record serves both the kind check and the content.
-	rec, err := s.getRecord(sm)
+	sm, rec, err := s.lookup(ctx, d)
 	if err != nil {
 		return Tree{}, err
 	}
