@@ -110,7 +110,8 @@ def h(n, f):
     print("got", n, flush=True)
     sys.exit(5)
 signal.signal(signal.SIGINT, h)
-print("ready", flush=True)
+sys.stdout.write("ready\n")  # one write: print() writes "ready" and "\n" apart when unbuffered
+sys.stdout.flush()
 time.sleep(30)
 `)
 	sigs := make(chan os.Signal, 1)
@@ -118,7 +119,9 @@ time.sleep(30)
 	var out syncBuffer
 	ps.stdout = &out
 	go func() {
-		for !strings.Contains(out.String(), "ready") {
+		// The whole line: a signal handled between two writes of one
+		// print() ran before its newline (CI: "readygot 2\n").
+		for !strings.Contains(out.String(), "ready\n") {
 			time.Sleep(10 * time.Millisecond)
 		}
 		sigs <- syscall.SIGINT
