@@ -94,7 +94,7 @@ func TraceLineage(ctx context.Context, cat Catalog, src Store, content string, o
 	l := &Lineage{Schema: SchemaLineage, Content: content, Upstream: []Hop{}, Downstream: []Hop{}}
 	// The two directions are independent chains of lookups, each one
 	// after the other: they run at once, each with its own tracer.
-	down := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}}
+	down := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}, outputs: true}
 	up := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}}
 	var downErr error
 	var truncated bool
@@ -120,6 +120,9 @@ type tracer struct {
 	src  Store
 	opts LineageOptions
 	io   map[string]*runIO
+	// outputs: this tracer follows what runs produced (downstream), so it
+	// reads their outputs only; otherwise what they used, their inputs only.
+	outputs bool
 }
 
 // runIO is what a run used and produced, by digest.
@@ -242,7 +245,7 @@ func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
 		t.io[id] = nil
 		return nil, nil
 	}
-	r, err := readRunIO(ctx, t.src, root)
+	r, err := readRunIO(ctx, t.src, root, !t.outputs, t.outputs)
 	if err != nil {
 		if fatal(ctx, err) {
 			return nil, err
@@ -253,8 +256,9 @@ func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
 	return r, nil
 }
 
-// readRunIO reads a run bundle's inputs and artifacts by BLAKE3 digest.
-func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, error) {
+// readRunIO reads a run bundle's inputs and artifacts by BLAKE3 digest,
+// each only when asked for (the outputs need one more tree read).
+func readRunIO(ctx context.Context, src Store, root digest.Digest, inputs, outputs bool) (*runIO, error) {
 	trees := map[digest.Digest]cas.Tree{}
 	me, err := cas.Find(ctx, src, root, ManifestName, trees)
 	if err != nil {
@@ -306,6 +310,9 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, erro
 		}
 		return rel, e.Digest, true, nil
 	}
+	if !inputs {
+		m.Inputs = nil
+	}
 	for _, in := range m.Inputs {
 		rel, d, ok, err := resolve(in.Path, in.BLAKE3)
 		if err != nil {
@@ -314,6 +321,9 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest) (*runIO, erro
 		if ok {
 			r.inputs = append(r.inputs, ioItem{d.String(), rel, in.Role})
 		}
+	}
+	if !outputs {
+		return r, nil
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Artifacts)) {
 		a := m.Artifacts[name]
