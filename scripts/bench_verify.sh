@@ -79,9 +79,9 @@ printf 'p\n42.%d\n' "$(( ${RIGOR_BENCH_RUNS:-10000} / 200 ))" >"$OUT/target.csv"
 COUNT=${QCOUNT:-21} wall cli-lineage "$OUT/rigor" --store "$STORE_10K" lineage "$OUT/target.csv"
 COUNT=${QCOUNT:-21} wall cli-runs-row "$OUT/rigor" --store "$STORE_10K" runs --row EXP-042
 
-python3 - "$OUT" "$BYTES" "$COUNT" <<'EOF'
+python3 - "$OUT" "$BYTES" "$COUNT" "${QCOUNT:-21}" <<'EOF'
 import re, statistics, sys, datetime, platform, subprocess
-out, nbytes, count = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, nbytes, count, qcount = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 mib = nbytes / 2**20
 bench = {}
 for line in open(f"{out}/go-bench.txt"):
@@ -110,7 +110,7 @@ rows = [
     f"Data: one run of {mib:.0f} MiB (8 input shards and predictions.csv, pseudo-random so stored uncompressed); "
     f"a store of {os.environ.get('RIGOR_BENCH_RUNS', '10000')} runs (100 rows, each seed reading the previous seed's predictions). "
     f"Machine: {cpu}, {os.cpu_count()} cores, shared (load average {load} at the end). {datetime.date.today()}. {b3ver}.",
-    f"Command: `scripts/bench_verify.sh` (COUNT={count}: medians of {count} runs, 21 for the command-line queries; Go benchmarks `go test ./verify -bench ...` with RIGOR_BENCH_DIR).",
+    f"Command: `scripts/bench_verify.sh` (COUNT={count}: medians of {count} runs; QCOUNT={qcount} runs of each command-line query; Go benchmarks `go test ./verify -bench ...` with RIGOR_BENCH_DIR).",
     "",
     "| measurement | median | rate | vs target |",
     "|---|---:|---:|---|",
