@@ -151,6 +151,12 @@ func CheckRunManifest(data []byte, files RunFiles, now time.Time) ManifestCheck 
 		c.errf("cannot read manifest: %v", err)
 		return c.result(nil)
 	}
+	// Python's json.load refuses anything after the value but JSON's
+	// whitespace ("Extra data"); the Decoder stops after the value.
+	if off := dec.InputOffset(); len(bytes.TrimLeft(data[off:], " \t\n\r")) > 0 {
+		c.errf("cannot read manifest: extra data after the JSON value, at byte %d", off)
+		return c.result(nil)
+	}
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.errf("cannot read manifest: top level must be an object")

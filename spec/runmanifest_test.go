@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,36 @@ func TestCompareRunManifests(t *testing.T) {
 	r = CompareRunManifests(encode(t, md), encode(t, md), fd, fd, "d", "d", testNow)
 	if r.SameSeedExact || !strings.Contains(strings.Join(r.Errors, "\n"), "runs must share seed role=fixed_repro") {
 		t.Fatalf("randomness_estimation pair: %v", r.Errors)
+	}
+}
+
+// TestCheckRunManifestTrailingData: Python's json.load refuses anything
+// but whitespace after the manifest's value ("Extra data"); so does the
+// checker (found by FuzzCheckRunManifest in CI: a valid manifest plus "P"
+// was accepted, and rigor could then not decode it).
+func TestCheckRunManifestTrailingData(t *testing.T) {
+	files, m := bundle()
+	valid, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tail string
+		ok   bool
+	}{
+		{"", true},
+		{" \n\t\r\n", true},
+		{"P", false},
+		{" {}", false},
+		{"\n]", false},
+		{"\v", false}, // not JSON whitespace
+	} {
+		c := CheckRunManifest(append(slices.Clone(valid), tc.tail...), files, testNow)
+		if c.OK != tc.ok {
+			t.Errorf("manifest + %q: OK = %v, want %v (%q)", tc.tail, c.OK, tc.ok, c.Errors)
+		}
+		if !tc.ok && (len(c.Errors) != 1 || !strings.Contains(c.Errors[0], "extra data after the JSON value")) {
+			t.Errorf("manifest + %q: errors %q, want the one extra-data error", tc.tail, c.Errors)
+		}
 	}
 }
