@@ -57,7 +57,8 @@ type RunEntry struct {
 // writes the run's summary to the [spec.RunsIndex] index under its run id
 // and one [spec.LineageInIndex] / [spec.LineageOutIndex] entry per input and
 // output (values as [spec.LineageLink]), under its "blake3:" digest and,
-// when its SHA-256 is known, its "sha256:" digest too. The summary must
+// when its SHA-256 is known, its "sha256:" digest too, and the run's
+// [spec.RunIOIndex] entry (its data inputs and outputs, for lineage). The summary must
 // validate. If an index write fails after the ref was set, the error
 // is returned and the run stays reachable by its ref; rigor verify reports
 // the missing index entry.
@@ -76,6 +77,7 @@ func RecordRun(ctx context.Context, s runRecorder, e RunEntry) error {
 		val   []byte
 	}
 	var entries []entry
+	var linksIn, linksOut []spec.IndexEntry
 	for _, side := range []struct {
 		index string
 		items []LineageItem
@@ -102,8 +104,20 @@ func RecordRun(ctx context.Context, s runRecorder, e RunEntry) error {
 			if sd := spec.SHA256Digest(it.SHA256); sd != "" {
 				entries = append(entries, entry{side.index, spec.LineageKey(sd, sum.RunID), v})
 			}
+			ie := spec.IndexEntry{Content: it.Digest.String(), Link: link}
+			if side.input {
+				linksIn = append(linksIn, ie)
+			} else {
+				linksOut = append(linksOut, ie)
+			}
 		}
 	}
+	rio := spec.RunIOOf(linksIn, linksOut)
+	rioVal, err := rio.Encode()
+	if err != nil {
+		return fmt.Errorf("ingest: record run %s: %w", sum.RunID, err)
+	}
+	entries = append(entries, entry{spec.RunIOIndex, []byte(sum.RunID), rioVal})
 	if err := s.SetRef(ctx, sum.Ref, "", sum.Root); err != nil {
 		return fmt.Errorf("ingest: record run %s: %w", sum.RunID, err)
 	}

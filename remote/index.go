@@ -119,7 +119,8 @@ type indexDeleter interface {
 }
 
 // WriteIndexEntries writes e into idx: the summary (when there is one)
-// under the run id in the runs index and every lineage entry. With
+// under the run id in the runs index, with the run-io entry derived from
+// the lineage entries, and every lineage entry. With
 // replace, lineage entries of the same run id that e does not hold are
 // deleted first (when idx can delete), so a replaced run leaves no stale
 // lineage behind.
@@ -147,8 +148,10 @@ func WriteIndexEntries(ctx context.Context, idx cas.Indexer, e *spec.RunIndexEnt
 			}
 		}
 		if e.Summary == nil {
-			if err := del.DeleteIndex(ctx, spec.RunsIndex, []byte(e.RunID)); err != nil {
-				return err
+			for _, index := range []string{spec.RunsIndex, spec.RunIOIndex} {
+				if err := del.DeleteIndex(ctx, index, []byte(e.RunID)); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -158,6 +161,16 @@ func WriteIndexEntries(ctx context.Context, idx cas.Indexer, e *spec.RunIndexEnt
 			return fmt.Errorf("run %s: summary: %w", e.RunID, err)
 		}
 		if err := idx.PutIndex(ctx, spec.RunsIndex, []byte(e.RunID), v); err != nil {
+			return err
+		}
+		// The run's run-io entry follows from its lineage entries: a pulled
+		// run gets it as a recorded one does (and a replaced run's is new).
+		rio := spec.RunIOOf(e.LineageIn, e.LineageOut)
+		rv, err := rio.Encode()
+		if err != nil {
+			return fmt.Errorf("run %s: %w", e.RunID, err)
+		}
+		if err := idx.PutIndex(ctx, spec.RunIOIndex, []byte(e.RunID), rv); err != nil {
 			return err
 		}
 	}

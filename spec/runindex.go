@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
+
+	digest "github.com/opencontainers/go-digest"
 )
 
 // Names of the store indexes written when a run is recorded (by rigor run
@@ -14,6 +18,7 @@ import (
 //	lineage-in            <content digest> NUL <run-id> → JSON [LineageLink] {kind, role, path}
 //	lineage-out           <content digest> NUL <run-id> → JSON [LineageLink] {name, path}
 //	attempt-reservations  <row> NUL <seed> NUL <attempt, 10 digits> → JSON reservation
+//	run-io                <run-id>                      → JSON [RunIO] {inputs, outputs}
 //
 // A content digest is the store's "blake3:<hex>"; rigor import also writes
 // each input and artifact under "sha256:<hex>" (the Light identity), so
@@ -23,12 +28,16 @@ import (
 // one matrix row are the keys that start with "<row>__"; the runs that used
 // some content are the lineage-in keys that start with "<digest> NUL". An
 // attempt number is taken when its ref exists or it is reserved (rigor run
-// reserves it before the program starts).
+// reserves it before the program starts). run-io is the reverse of the
+// lineage indexes for one run: the "blake3:" digests of its data inputs
+// (kind "input") and of its outputs, so that a lineage query follows a
+// chain of runs without reading their manifests.
 const (
 	RunsIndex         = "runs"
 	LineageInIndex    = "lineage-in"
 	LineageOutIndex   = "lineage-out"
 	ReservationsIndex = "attempt-reservations"
+	RunIOIndex        = "run-io"
 )
 
 // Kinds of lineage-in entries.
@@ -107,4 +116,75 @@ func SHA256Digest(hexSum string) string {
 // seed; the key of attempt k appends k as 10 decimal digits.
 func ReservationPrefix(row string, seed int64) []byte {
 	return fmt.Appendf(nil, "%s\x00%d\x00", row, seed)
+}
+
+// RunIO is the value of a run-io index entry: the "blake3:" digests of the
+// data inputs a run read and of the outputs it produced, each list sorted
+// and without repeats.
+type RunIO struct {
+	Inputs  []string `json:"inputs"`
+	Outputs []string `json:"outputs"`
+}
+
+// RunIOOf derives a run's run-io entry from its lineage entries: the
+// "blake3:" contents of the lineage-in entries of kind "input" and of every
+// lineage-out entry ("sha256:" entries name the same files again).
+func RunIOOf(in, out []IndexEntry) RunIO {
+	r := RunIO{Inputs: []string{}, Outputs: []string{}}
+	for _, e := range in {
+		if e.Link.Kind == LineageInput && strings.HasPrefix(e.Content, "blake3:") {
+			r.Inputs = append(r.Inputs, e.Content)
+		}
+	}
+	for _, e := range out {
+		if strings.HasPrefix(e.Content, "blake3:") {
+			r.Outputs = append(r.Outputs, e.Content)
+		}
+	}
+	slices.Sort(r.Inputs)
+	slices.Sort(r.Outputs)
+	r.Inputs = slices.Compact(r.Inputs)
+	r.Outputs = slices.Compact(r.Outputs)
+	return r
+}
+
+// Encode returns the JSON form of r, the form the index holds. Every entry
+// must be a valid "blake3:" digest.
+func (r *RunIO) Encode() ([]byte, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(r)
+}
+
+// DecodeRunIO decodes a run-io index value strictly: unknown members and
+// entries that are not "blake3:" digests are errors.
+func DecodeRunIO(data []byte) (*RunIO, error) {
+	r := new(RunIO)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(r); err != nil {
+		return nil, fmt.Errorf("%w: run-io entry: %v", ErrSyntax, err)
+	}
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\n\r")) > 0 {
+		return nil, fmt.Errorf("%w: run-io entry: data after the value", ErrSyntax)
+	}
+	if r.Inputs == nil || r.Outputs == nil {
+		return nil, fmt.Errorf("%w: run-io entry: inputs and outputs must be lists", ErrInvalid)
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *RunIO) validate() error {
+	for _, list := range [][]string{r.Inputs, r.Outputs} {
+		for _, d := range list {
+			if !strings.HasPrefix(d, "blake3:") || !ValidDigest(digest.Digest(d)) {
+				return fmt.Errorf("%w: run-io entry: %q is not a blake3 digest", ErrInvalid, d)
+			}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package spec
 import (
 	"bytes"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -81,6 +83,74 @@ func FuzzDecodeLineageLink(f *testing.F) {
 		l2, err := DecodeLineageLink(b)
 		if err != nil || *l2 != *l {
 			t.Fatalf("round trip of %q: %+v -> %s -> %+v, %v", data, l, b, l2, err)
+		}
+	})
+}
+
+func TestRunIOOf(t *testing.T) {
+	b := func(c byte) string { return "blake3:" + strings.Repeat(string(c), 64) }
+	sha := "sha256:" + strings.Repeat("9", 64)
+	in := []IndexEntry{
+		{Content: b('c'), Link: LineageLink{Kind: LineageConfig, Path: "config.json"}},
+		{Content: b('d'), Link: LineageLink{Kind: LineageCode, Path: "code"}},
+		{Content: b('2'), Link: LineageLink{Kind: LineageInput, Role: "data", Path: "b.csv"}},
+		{Content: b('1'), Link: LineageLink{Kind: LineageInput, Role: "data", Path: "a.csv"}},
+		{Content: b('1'), Link: LineageLink{Kind: LineageInput, Role: "again", Path: "a2.csv"}},
+		{Content: sha, Link: LineageLink{Kind: LineageInput, Role: "data", Path: "a.csv"}},
+	}
+	out := []IndexEntry{
+		{Content: b('f'), Link: LineageLink{Name: "predictions", Path: "predictions.csv"}},
+		{Content: sha, Link: LineageLink{Name: "predictions", Path: "predictions.csv"}},
+		{Content: b('e'), Link: LineageLink{Name: "outputs", Path: "rigor/outputs"}},
+	}
+	r := RunIOOf(in, out)
+	if want := []string{b('1'), b('2')}; !slices.Equal(r.Inputs, want) {
+		t.Errorf("inputs = %q, want %q (data inputs only, blake3 only, sorted, once)", r.Inputs, want)
+	}
+	if want := []string{b('e'), b('f')}; !slices.Equal(r.Outputs, want) {
+		t.Errorf("outputs = %q, want %q", r.Outputs, want)
+	}
+	enc, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeRunIO(enc)
+	if err != nil || !slices.Equal(back.Inputs, r.Inputs) || !slices.Equal(back.Outputs, r.Outputs) {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	empty := RunIOOf(nil, nil)
+	if enc, err := empty.Encode(); err != nil || string(enc) != `{"inputs":[],"outputs":[]}` {
+		t.Errorf("empty run-io encodes as %s, %v", enc, err)
+	}
+	for _, bad := range []string{
+		`{"inputs":["` + sha + `"],"outputs":[]}`,
+		`{"inputs":[],"outputs":[],"x":1}`,
+		`{"inputs":[]}`,
+		`{"inputs":[],"outputs":[]} x`,
+		`[]`,
+	} {
+		if _, err := DecodeRunIO([]byte(bad)); err == nil {
+			t.Errorf("DecodeRunIO(%s) succeeded", bad)
+		}
+	}
+}
+
+func FuzzDecodeRunIO(f *testing.F) {
+	f.Add([]byte(`{"inputs":["blake3:` + strings.Repeat("a", 64) + `"],"outputs":[]}`))
+	f.Add([]byte(`{"inputs":[],"outputs":["blake3:` + strings.Repeat("0", 64) + `"]}`))
+	f.Add([]byte(`{"inputs":null,"outputs":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := DecodeRunIO(data)
+		if err != nil {
+			return
+		}
+		b, err := r.Encode()
+		if err != nil {
+			t.Fatalf("decoded %q but cannot encode it: %v", data, err)
+		}
+		r2, err := DecodeRunIO(b)
+		if err != nil || !slices.Equal(r2.Inputs, r.Inputs) || !slices.Equal(r2.Outputs, r.Outputs) {
+			t.Fatalf("round trip of %q: %+v -> %s -> %+v, %v", data, r, b, r2, err)
 		}
 	})
 }

@@ -57,11 +57,14 @@
 //
 // When a run is recorded, the "lineage-in" index gets a key
 // "<digest> NUL <run-id>" for every input, config and code tree it read,
-// and "lineage-out" one for every artifact it produced (see spec.RunsIndex).
-// [TraceLineage] follows them both ways, one prefix scan per piece of
-// content and one manifest read per run on a chain, never scanning every
-// run; [RunsUsing] and [ListRuns] answer rigor runs --input and --row from
-// the indexes alone.
+// and "lineage-out" one for every artifact it produced (see spec.RunsIndex);
+// "run-io" gets the run's data inputs and outputs under its run id.
+// [TraceLineage] follows them both ways, the two directions at once: one
+// prefix scan per piece of content and one point lookup per run on a chain
+// (a manifest read for a run recorded before run-io existed), never
+// scanning every run; [RunsUsing] and [ListRuns] answer rigor runs --input
+// and --row from the indexes alone. [Run] with Options.Recorded checks the
+// run's entries in all of them against its bundle.
 //
 // # Concurrency
 //

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rigor-dev/rigor/cas"
@@ -29,6 +30,7 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 				Message: fmt.Sprintf("the runs index records ref %s, the run is %s", sum.Ref, rec.Ref)})
 		}
 	}
+	var want spec.RunIO
 	for _, f := range files {
 		if f.Rel == "" {
 			continue
@@ -46,6 +48,11 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 		if !ok {
 			continue // not in the bundle: the manifest check reports it
 		}
+		if strings.HasPrefix(f.Label, "inputs[") {
+			want.Inputs = append(want.Inputs, d.String())
+		} else if index == spec.LineageOutIndex {
+			want.Outputs = append(want.Outputs, d.String())
+		}
 		key := spec.LineageKey(d.String(), rec.RunID)
 		_, found, err := lookupIndex(ctx, v.opts.Index, index, key)
 		if err != nil {
@@ -56,7 +63,49 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 				Message: fmt.Sprintf("%s: no %s index entry links %s to the run", f.Label, index, d)})
 		}
 	}
+	if d, ok := v.dirs[outputsDir]; ok {
+		want.Outputs = append(want.Outputs, d.String()) // rigor run's output directory
+	}
+	p, err := v.checkRunIO(ctx, rec.RunID, want)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, p...), nil
+}
+
+// checkRunIO compares the run's run-io index entry, when it has one (runs
+// recorded before it existed have none), with the inputs and outputs of
+// its bundle.
+func (v *runVerifier) checkRunIO(ctx context.Context, runID string, want spec.RunIO) ([]Problem, error) {
+	val, ok, err := lookupIndex(ctx, v.opts.Index, spec.RunIOIndex, []byte(runID))
+	if err != nil || !ok {
+		return nil, err
+	}
+	got, err := spec.DecodeRunIO(val)
+	if err != nil {
+		return []Problem{{Kind: IndexMismatch, Digest: v.root, Err: err,
+			Message: fmt.Sprintf("the run-io index entry of %s does not decode: %v", runID, err)}}, nil
+	}
+	want = spec.RunIOOf(asEntries(want.Inputs, spec.LineageInput), asEntries(want.Outputs, ""))
+	var out []Problem
+	if !slices.Equal(got.Inputs, want.Inputs) {
+		out = append(out, Problem{Kind: IndexMismatch, Digest: v.root,
+			Message: fmt.Sprintf("the run-io index entry lists inputs %q, the run's bundle %q", got.Inputs, want.Inputs)})
+	}
+	if !slices.Equal(got.Outputs, want.Outputs) {
+		out = append(out, Problem{Kind: IndexMismatch, Digest: v.root,
+			Message: fmt.Sprintf("the run-io index entry lists outputs %q, the run's bundle %q", got.Outputs, want.Outputs)})
+	}
 	return out, nil
+}
+
+// asEntries wraps digests as index entries of kind kind, for spec.RunIOOf.
+func asEntries(contents []string, kind string) []spec.IndexEntry {
+	out := make([]spec.IndexEntry, len(contents))
+	for i, c := range contents {
+		out[i] = spec.IndexEntry{Content: c, Link: spec.LineageLink{Kind: kind}}
+	}
+	return out
 }
 
 // lookupIndex returns the value of key in an index: a point lookup where

@@ -237,6 +237,24 @@ func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
 	if r, ok := t.io[id]; ok {
 		return r, nil
 	}
+	// The run-io index answers without reading the run's manifest; runs
+	// recorded before it existed (or whose entry does not decode: rigor
+	// verify reports it) are read from their bundle.
+	if v, ok, err := lookupIndex(ctx, t.cat, spec.RunIOIndex, []byte(id)); err != nil {
+		return nil, err
+	} else if ok {
+		if rio, err := spec.DecodeRunIO(v); err == nil {
+			r := &runIO{}
+			for _, d := range rio.Inputs {
+				r.inputs = append(r.inputs, ioItem{content: d})
+			}
+			for _, d := range rio.Outputs {
+				r.outputs = append(r.outputs, ioItem{content: d})
+			}
+			t.io[id] = r
+			return r, nil
+		}
+	}
 	root, err := summaryRoot(ctx, t.cat, id)
 	if err != nil {
 		return nil, err

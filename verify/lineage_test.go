@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rigor-dev/rigor/cas"
@@ -236,5 +237,61 @@ func TestRunSample(t *testing.T) {
 	}
 	if want := len(b.files) + 1; total != want { // every distinct blob exactly once, manifest.json included
 		t.Errorf("four seeds sampled %d blobs, want %d", total, want)
+	}
+}
+
+// TestLineageRunIOIndex: the run-io index answers what the manifests
+// would (the same lineage with the entries and without them, for runs
+// recorded before the index), and rigor verify reports an entry that
+// disagrees with its run's bundle.
+func TestLineageRunIOIndex(t *testing.T) {
+	s := newStore(t)
+	raw, p1, p2, p3 := "id,y\n1,0\n", "p\n0.1\n", "p\n0.2\n", "p\n0.3\n"
+	runs := []RunInfo{
+		recordRun(t, s, chainBundle("PREP", raw, p1), 1),
+		recordRun(t, s, chainBundle("TRAIN", p1, p2), 1),
+		recordRun(t, s, chainBundle("EVAL", p2, p3), 1),
+	}
+	trace := func() string {
+		var out []string
+		for _, c := range []string{blobOf(raw).String(), blobOf(p1).String(), "sha256:" + sha(p3)} {
+			l, err := TraceLineage(t.Context(), s, s, c, LineageOptions{})
+			must(t, err)
+			out = append(out, strings.Join(hops(l.Upstream), "|")+" // "+strings.Join(hops(l.Downstream), "|"))
+		}
+		return strings.Join(out, "\n")
+	}
+	with := trace()
+	if strings.Count(with, "via=") < 6 {
+		t.Fatalf("the chain was not followed:\n%s", with)
+	}
+	for _, r := range runs {
+		v, ok, err := s.GetIndex(t.Context(), spec.RunIOIndex, []byte(r.RunID))
+		if err != nil || !ok {
+			t.Fatalf("run %s has no run-io entry (%v)", r.RunID, err)
+		}
+		rio, err := spec.DecodeRunIO(v)
+		if err != nil || len(rio.Inputs) != 1 || len(rio.Outputs) == 0 {
+			t.Fatalf("run-io of %s = %s (%v)", r.RunID, v, err)
+		}
+	}
+	for _, r := range runs {
+		must(t, s.DeleteIndex(t.Context(), spec.RunIOIndex, []byte(r.RunID)))
+	}
+	if without := trace(); without != with {
+		t.Errorf("lineage from the run-io index:\n%s\nfrom the manifests:\n%s", with, without)
+	}
+
+	// A run-io entry that disagrees with the bundle is an index mismatch.
+	r := runs[1]
+	bad := spec.RunIO{Inputs: []string{blobOf(raw).String()}, Outputs: []string{}}
+	v, err := bad.Encode()
+	must(t, err)
+	must(t, s.PutIndex(t.Context(), spec.RunIOIndex, []byte(r.RunID), v))
+	rep, err := Run(t.Context(), s, r.Root, Options{Now: nowFn, Recorded: &r, Index: s})
+	must(t, err)
+	got := messages(rep.Problems)
+	if len(got) != 2 || !strings.Contains(got[0], "run-io index entry lists inputs") || !strings.Contains(got[1], "run-io index entry lists outputs") {
+		t.Errorf("a wrong run-io entry: problems %q, want the inputs and the outputs mismatch", got)
 	}
 }
