@@ -35,17 +35,7 @@ func BenchmarkBlobStreamCold(b *testing.B) {
 		name string
 		fn   func()
 	}{
-		{"disk-read", func() {
-			f, err := os.Open(file)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{f}, buf)
-			f.Close()
-			if err != nil || n != size {
-				b.Fatal(n, err)
-			}
-		}},
+		{"disk-read", func() { readFile(b, file, size, buf) }},
 		{"blob-http", func() {
 			resp, err := http.Get(blobSrv.URL + "/blobs/" + d)
 			if err != nil {
