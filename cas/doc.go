@@ -246,7 +246,14 @@
 // discarding torn transactions. Since the record of an object is committed
 // after its chunks, a SIGKILL at any point leaves a store that opens and
 // checks clean, at worst with orphan chunks. A power loss may lose the last
-// writes.
+// writes. Open also removes the empty value log and memtable files a kill
+// can leave between Badger creating a file and writing its header.
+//
+// A full disk: Badger writes values through a shared mapping of a sparse
+// file, and a page the filesystem cannot back kills the process (SIGBUS)
+// instead of failing the write. Put therefore refuses with [ErrNoSpace]
+// while fewer than [MinFreeSpace] bytes (plus the write) would stay free,
+// checked before each chunk batch and each object commit.
 //
 // # Garbage collection
 //
