@@ -163,5 +163,20 @@ func FuzzPutOpen(f *testing.F) {
 		if err != nil || !bytes.Equal(got, b) {
 			t.Fatalf("Open: %d bytes, %v; want %d bytes back", len(got), err, len(b))
 		}
+		// The whole-only reader, through WriteTo, and Verify agree.
+		w, err := s.OpenWith(t.Context(), info.Digest, OpenOptions{WholeOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		_, err = w.(io.WriterTo).WriteTo(&buf)
+		w.Close()
+		if err != nil || !bytes.Equal(buf.Bytes(), b) {
+			t.Fatalf("OpenWith(WholeOnly).WriteTo: %d bytes, %v; want %d bytes back", buf.Len(), err, len(b))
+		}
+		var checked int64
+		if err := s.Verify(t.Context(), info.Digest, func(n int64) { checked += n }); err != nil || checked != int64(len(b)) {
+			t.Fatalf("Verify: %v, %d of %d bytes checked", err, checked, len(b))
+		}
 	})
 }
