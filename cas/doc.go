@@ -232,7 +232,8 @@
 // Badger's read-only mode refuses a database that was not closed cleanly;
 // Open then recovers it under the exclusive lock, closes, and opens
 // read-only again, so a reader after a crash works as a writer would. Write
-// methods of a read-only Store return [ErrReadOnly].
+// methods of a read-only Store return [ErrReadOnly]. A reader opens the
+// lock file read-only, so a store on a read-only filesystem can be read.
 //
 // Within a process, GC holds an exclusive lock that Put, PutTree, SetRef
 // and DeleteRef hold shared, so it never sweeps an object between its Put

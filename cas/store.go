@@ -316,7 +316,17 @@ func checkFormat(dir string) error {
 // acquireLock takes the store lock: exclusive, or shared when shared is
 // set, waiting up to timeout.
 func acquireLock(ctx context.Context, dir string, timeout time.Duration, shared bool) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	path := filepath.Join(dir, lockFile)
+	var f *os.File
+	var err error
+	if shared {
+		// A reader needs no write access (flock works on a read-only
+		// descriptor), so a store on a read-only mount can be read.
+		f, err = os.Open(path)
+	}
+	if !shared || errors.Is(err, fs.ErrNotExist) {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cas: lock %s: %w", dir, err)
 	}
