@@ -118,6 +118,16 @@ type WholeOpener interface {
 	OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions) (io.ReadCloser, error)
 }
 
+// OpenWhole opens d through g checking only the whole digest when g can
+// ([WholeOpener], with [OpenOptions.WholeOnly]), else with g.Open. It is
+// for callers that trust the content only after the final Read.
+func OpenWhole(ctx context.Context, g Getter, d digest.Digest) (io.ReadCloser, error) {
+	if wo, ok := g.(WholeOpener); ok {
+		return wo.OpenWith(ctx, d, OpenOptions{WholeOnly: true})
+	}
+	return g.Open(ctx, d)
+}
+
 // OpenWith is [Store.Open] with options.
 func (s *Store) OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions) (io.ReadCloser, error) {
 	if err := s.enter(); err != nil {
@@ -128,7 +138,7 @@ func (s *Store) OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.openRecord(d, sm, rec, opts)
+	r, err := s.openRecord(sm, rec, opts)
 	if err != nil {
 		return nil, err // not a nil *objReader in a non-nil interface
 	}
@@ -136,29 +146,34 @@ func (s *Store) OpenWith(ctx context.Context, d digest.Digest, opts OpenOptions)
 }
 
 // openRecord is OpenWith for an object whose record was read already.
-func (s *Store) openRecord(d digest.Digest, sm sum, rec record, opts OpenOptions) (*objReader, error) {
+func (s *Store) openRecord(sm sum, rec record, opts OpenOptions) (*objReader, error) {
 	c, err := s.getCodec()
 	if err != nil {
 		return nil, err
 	}
 	r := &objReader{s: s, c: c, want: sm, size: rec.size, wholeOnly: opts.WholeOnly}
 	if !rec.chunked {
-		data, err := c.decode(nil, rec.inline, int(rec.size))
-		switch {
-		case err != nil:
-			r.err = fmt.Errorf("%s: %w", d, err)
-		case blake3.Sum256(data) != sm:
-			r.err = fmt.Errorf("%s: stored content does not hash to its digest: %w", d, ErrDigestMismatch)
-		default:
-			r.cur = data
-			r.done = true
-		}
+		r.cur, r.err = decodeInline(c, sm, rec)
+		r.done = r.err == nil
 		return r, nil
 	}
 	r.chunks = rec.chunks
 	r.whole = blake3.New()
 	r.pending = r.fetch(0, nil)
 	return r, nil
+}
+
+// decodeInline returns the content of an object stored inline, checked
+// against its digest.
+func decodeInline(c *codec, sm sum, rec record) ([]byte, error) {
+	data, err := c.decode(nil, rec.inline, int(rec.size))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", sm.digest(), err)
+	case blake3.Sum256(data) != sm:
+		return nil, fmt.Errorf("%s: stored content does not hash to its digest: %w", sm.digest(), ErrDigestMismatch)
+	}
+	return data, nil
 }
 
 type fetched struct {
@@ -342,24 +357,11 @@ func (s *Store) loadChunk(cr chunkRef, dst []byte, check bool) ([]byte, error) {
 		return nil, err
 	}
 	var out []byte
-	var decErr error
-	err = s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(chunkKey(cr.sum))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			out, decErr = c.decode(dst, v, int(cr.size))
-			return nil
-		})
-	})
-	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
-		return nil, fmt.Errorf("chunk %s: %w", cr.sum.digest(), ErrNotFound)
-	case err != nil:
-		return nil, fmt.Errorf("chunk %s: %v", cr.sum.digest(), err)
-	case decErr != nil:
-		return nil, fmt.Errorf("chunk %s: %w", cr.sum.digest(), decErr)
+	if err := s.chunkValue(cr, func(v []byte) (err error) {
+		out, err = c.decode(dst, v, int(cr.size))
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	if !check { // decode has checked the size
 		return out, nil
@@ -368,6 +370,32 @@ func (s *Store) loadChunk(cr chunkRef, dst []byte, check bool) ([]byte, error) {
 		return nil, fmt.Errorf("chunk %s: content hashes to %s: %w", cr.sum.digest(), got.digest(), ErrDigestMismatch)
 	}
 	return out, nil
+}
+
+// chunkValue calls fn with chunk cr's stored value, which is valid only
+// during the call. Errors name the chunk: a missing one wraps
+// [ErrNotFound], fn's error is wrapped as it is.
+func (s *Store) chunkValue(cr chunkRef, fn func(v []byte) error) error {
+	var fnErr error
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(chunkKey(cr.sum))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			fnErr = fn(v)
+			return nil
+		})
+	})
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return fmt.Errorf("chunk %s: %w", cr.sum.digest(), ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("chunk %s: %v", cr.sum.digest(), err)
+	case fnErr != nil:
+		return fmt.Errorf("chunk %s: %w", cr.sum.digest(), fnErr)
+	}
+	return nil
 }
 
 // Verifier is implemented by stores that can check an object against its
@@ -398,12 +426,8 @@ func (s *Store) Verify(ctx context.Context, d digest.Digest, progress func(n int
 		return err
 	}
 	if !rec.chunked {
-		data, err := c.decode(nil, rec.inline, int(rec.size))
-		switch {
-		case err != nil:
-			return fmt.Errorf("%s: %w", d, err)
-		case blake3.Sum256(data) != sm:
-			return fmt.Errorf("%s: stored content does not hash to its digest: %w", d, ErrDigestMismatch)
+		if _, err := decodeInline(c, sm, rec); err != nil {
+			return err
 		}
 		if progress != nil {
 			progress(rec.size)
@@ -417,33 +441,21 @@ func (s *Store) Verify(ctx context.Context, d digest.Digest, progress func(n int
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var decErr error
-		err := s.db.View(func(txn *badger.Txn) error {
-			item, err := txn.Get(chunkKey(cr.sum))
+		err := s.chunkValue(cr, func(v []byte) error {
+			if len(v) == int(cr.size)+1 && v[0] == fmtRaw {
+				h.Write(v[1:]) // v is only valid in here: hash it in place
+				return nil
+			}
+			out, err := c.decode(buf, v, int(cr.size))
 			if err != nil {
 				return err
 			}
-			return item.Value(func(v []byte) error {
-				if len(v) == int(cr.size)+1 && v[0] == fmtRaw {
-					h.Write(v[1:]) // v is only valid in here: hash it in place
-					return nil
-				}
-				var out []byte
-				out, decErr = c.decode(buf, v, int(cr.size))
-				if decErr == nil {
-					h.Write(out)
-					buf = out
-				}
-				return nil
-			})
+			h.Write(out)
+			buf = out
+			return nil
 		})
-		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
-			return fmt.Errorf("%s: chunk %s: %w", d, cr.sum.digest(), ErrNotFound)
-		case err != nil:
-			return fmt.Errorf("%s: chunk %s: %v", d, cr.sum.digest(), err)
-		case decErr != nil:
-			return fmt.Errorf("%s: chunk %s: %w", d, cr.sum.digest(), decErr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d, err)
 		}
 		read += int64(cr.size)
 		if progress != nil {

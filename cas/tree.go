@@ -294,7 +294,7 @@ func (s *Store) readTree(ctx context.Context, d digest.Digest) (Tree, error) {
 	if rec.size > maxTreeSize {
 		return Tree{}, fmt.Errorf("%s: %w: encoding of %d bytes exceeds %d", d, ErrBadTree, rec.size, maxTreeSize)
 	}
-	r, err := s.openRecord(d, sm, rec, OpenOptions{})
+	r, err := s.openRecord(sm, rec, OpenOptions{})
 	if err != nil {
 		return Tree{}, err
 	}

@@ -1,7 +1,9 @@
 package gates
 
 import (
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rigor-dev/rigor/spec"
 )
@@ -177,7 +179,9 @@ func (r *reviewer) floatEq(n *node) {
 }
 
 // metricLikeRe matches names of metrics, scores, losses and predictions.
-var metricLikeRe = lazyRE(`(?i)(^|_)(preds?|predictions?|probs?|probas?|probabilities|scores?|metrics?|loss(es)?|acc|accuracy|auc|roc_auc|f1|logits?|outputs?|y_hat|yhat|rmse|mse|mae|r2|precision|recall|results?|eval)($|_)`)
+var metricLikeRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(^|_)(preds?|predictions?|probs?|probas?|probabilities|scores?|metrics?|loss(es)?|acc|accuracy|auc|roc_auc|f1|logits?|outputs?|y_hat|yhat|rmse|mse|mae|r2|precision|recall|results?|eval)($|_)`)
+})
 
 // metricLike reports whether an expression is about metrics or
 // predictions: a name, attribute or string key that says so, or a call to
@@ -190,11 +194,11 @@ func metricLike(n *node) bool {
 		}
 		switch c.kind {
 		case "identifier":
-			if metricLikeRe.MatchString(c.text()) {
+			if metricLikeRe().MatchString(c.text()) {
 				found = true
 			}
 		case "string":
-			if s, ok := stringValue(c); ok && metricLikeRe.MatchString(s) {
+			if s, ok := stringValue(c); ok && metricLikeRe().MatchString(s) {
 				found = true
 			}
 		case "call":

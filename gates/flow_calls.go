@@ -450,7 +450,7 @@ func isModelClass(canon, tail string) bool {
 			return true
 		}
 	}
-	return modelSuffixRe.MatchString(tail) || tail == "Sequential" || tail == "Model"
+	return modelSuffixRe().MatchString(tail) || tail == "Sequential" || tail == "Model"
 }
 
 func estimatorsIn(v *value) []*value { return estimatorsInDepth(v, 0) }

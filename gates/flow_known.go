@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -100,7 +101,9 @@ func isMetricFunc(tail string) bool {
 var modelModules = []string{"sklearn", "xgboost", "lightgbm", "catboost", "imblearn", "keras", "tensorflow.keras",
 	"statsmodels", "ngboost", "skorch", "pytorch_tabnet"}
 
-var modelSuffixRe = lazyRE(`(Classifier|Regressor|Regression|Model|Net|Estimator|Booster|SVC|SVR|NB|Forest|Boost|Trees|Lasso|Ridge|ElasticNet|Perceptron|KMeans|Clustering|DBSCAN|Mixture)$`)
+var modelSuffixRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(Classifier|Regressor|Regression|Model|Net|Estimator|Booster|SVC|SVR|NB|Forest|Boost|Trees|Lasso|Ridge|ElasticNet|Perceptron|KMeans|Clustering|DBSCAN|Mixture)$`)
+})
 
 // dataSourceFuncs create data sets. Names starting with load_, fetch_,
 // make_ and read_ are data sources too (see isDataSource).
@@ -136,14 +139,20 @@ var rowWiseStats = nameSet("rank", "zscore", "qcut", "cut", "cumsum_", "expandin
 var timeMethods = nameSet("shift", "rolling", "expanding", "diff", "pct_change", "resample", "ewm", "asfreq", "tshift",
 	"interpolate_time", "lag")
 
-var timeColRe = lazyRE(`(?i)^(date|time|timestamp|datetime|ts|dt|day|days|week|month|hour|minute|period|epoch_time|event_time|created_at|updated_at|obs_date|visit_date|order_date|trade_date)$|(_date|_time|_ts|_at|date_|time_)`)
+var timeColRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^(date|time|timestamp|datetime|ts|dt|day|days|week|month|hour|minute|period|epoch_time|event_time|created_at|updated_at|obs_date|visit_date|order_date|trade_date)$|(_date|_time|_ts|_at|date_|time_)`)
+})
 
-var lagColRe = lazyRE(`(?i)(^|_)(lag|lags|lead|rolling|roll|ewm|ma|shifted)(_|\d|$)`)
+var lagColRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(^|_)(lag|lags|lead|rolling|roll|ewm|ma|shifted)(_|\d|$)`)
+})
 
 // entityColRe matches the names of columns that identify an entity whose
 // rows must not be split across train and test. Strong words match alone;
 // weak ones only with an id suffix.
-var entityColRe = lazyRE(`(?i)^((patient|subject|user|customer|client|participant|person|individual|donor|speaker|mouse|animal|household|family|student|driver|player|volunteer|case|visitor|author|writer|doctor|hospital|site|group|session|device|account|image|specimen|study|clinic|center|centre|store|shop|item|product|well|plate|slide|recording|video|farm|herd|tree|plot)[_ -]?(id|ids|no|num|number|code|key|name|idx|index)|(patient|subject|user|customer|client|participant|person|individual|donor|speaker|household|family|student|volunteer|mouse|animal)s?|pid|uid|sid|gid|mrn|patientid|subjectid|userid|customerid|groupid)$`)
+var entityColRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^((patient|subject|user|customer|client|participant|person|individual|donor|speaker|mouse|animal|household|family|student|driver|player|volunteer|case|visitor|author|writer|doctor|hospital|site|group|session|device|account|image|specimen|study|clinic|center|centre|store|shop|item|product|well|plate|slide|recording|video|farm|herd|tree|plot)[_ -]?(id|ids|no|num|number|code|key|name|idx|index)|(patient|subject|user|customer|client|participant|person|individual|donor|speaker|household|family|student|volunteer|mouse|animal)s?|pid|uid|sid|gid|mrn|patientid|subjectid|userid|customerid|groupid)$`)
+})
 
 // nameRole reads a data role from a variable or path name: X_test, Xte,
 // test_df, y_val, data/train.csv.
@@ -190,7 +199,7 @@ func roleWords(name string) []string {
 // nameCache remembers regexp answers for column and attribute names, which
 // repeat across a program. Safe for concurrent use.
 type nameCache struct {
-	re *lazyRegexp
+	re func() *regexp.Regexp
 	m  sync.Map // string -> bool
 }
 
@@ -198,7 +207,7 @@ func (c *nameCache) match(s string) bool {
 	if v, ok := c.m.Load(s); ok {
 		return v.(bool)
 	}
-	ok := c.re.MatchString(s)
+	ok := c.re().MatchString(s)
 	c.m.Store(s, ok)
 	return ok
 }

@@ -3,7 +3,9 @@ package gates
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rigor-dev/rigor/spec"
 )
@@ -122,11 +124,15 @@ func (r *reviewer) visit(n *node) bool {
 
 // ---- HARDCODED-SECRET ----
 
-var secretNameRe = lazyRE(`(?i)password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|aws_secret`)
+var secretNameRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|aws_secret`)
+})
 
 // secretNameExcludes are name parts that make a secret-looking name refer to
 // something else: a tokenizer, a URL, a file, the name of a variable.
-var secretNameExcludeRe = lazyRE(`(?i)tokeniz|tokens\b|_(url|uri|path|file|dir|endpoint|env|var|header|type|len|length|field|name|prefix|id_key)$|^(num|n|max|min)_tokens?|token_(count|ids|type|len|length)`)
+var secretNameExcludeRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)tokeniz|tokens\b|_(url|uri|path|file|dir|endpoint|env|var|header|type|len|length|field|name|prefix|id_key)$|^(num|n|max|min)_tokens?|token_(count|ids|type|len|length)`)
+})
 
 func isSecretName(name string) bool {
 	l := strings.ToLower(name)
@@ -134,14 +140,16 @@ func isSecretName(name string) bool {
 		!strings.Contains(l, "key") {
 		return false // the cheap test first: most names are not about secrets
 	}
-	return secretNameRe.MatchString(name) && !secretNameExcludeRe.MatchString(name)
+	return secretNameRe().MatchString(name) && !secretNameExcludeRe().MatchString(name)
 }
 
 var (
-	awsKeyRe      = lazyRE(`AKIA[A-Z0-9]{16}`)
-	pemRe         = lazyRE(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
-	placeholderRe = lazyRE(`(?i)^(|x+|\.+|<.*>|\{\{.*\}\}|your[-_].*|changeme|todo|none|null|example|\*+)$`)
-	envNameRe     = lazyRE(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+	awsKeyRe      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`AKIA[A-Z0-9]{16}`) })
+	pemRe         = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`) })
+	placeholderRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)^(|x+|\.+|<.*>|\{\{.*\}\}|your[-_].*|changeme|todo|none|null|example|\*+)$`)
+	})
+	envNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`) })
 )
 
 // looksSecret applies §3.2's secret-looking rule, plus: a value with
@@ -149,14 +157,14 @@ var (
 // environment variable ("HF_TOKEN") is not a secret.
 func looksSecret(v string) bool {
 	v = strings.TrimSpace(v)
-	if awsKeyRe.MatchString(v) || pemRe.MatchString(v) {
+	if awsKeyRe().MatchString(v) || pemRe().MatchString(v) {
 		return true
 	}
-	if len(v) < 6 || placeholderRe.MatchString(v) || strings.HasPrefix(v, "$") ||
+	if len(v) < 6 || placeholderRe().MatchString(v) || strings.HasPrefix(v, "$") ||
 		strings.Contains(v, "os.environ") || strings.Contains(v, "getenv") {
 		return false
 	}
-	if strings.ContainsAny(v, " \t\n") || envNameRe.MatchString(v) {
+	if strings.ContainsAny(v, " \t\n") || envNameRe().MatchString(v) {
 		return false
 	}
 	if strings.Contains(v, "://") && !strings.Contains(v, "@") {
@@ -317,18 +325,20 @@ func mayBeSQL(s string) bool {
 	return false
 }
 
-var sqlKeywordRe = lazyRE(`(?i)\b(SELECT|INSERT|UPDATE|DELETE|DROP|WHERE)\b`)
+var sqlKeywordRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\b(SELECT|INSERT|UPDATE|DELETE|DROP|WHERE)\b`) })
 
 // sqlCallRe names the calls whose first argument is SQL.
-var sqlCallRe = lazyRE(`^(execute|executemany|executescript|mogrify|read_sql|read_sql_query|raw|query|text|sql)$`)
+var sqlCallRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(execute|executemany|executescript|mogrify|read_sql|read_sql_query|raw|query|text|sql)$`)
+})
 
-var sqlVarRe = lazyRE(`(?i)sql|query|stmt|statement`)
+var sqlVarRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)sql|query|stmt|statement`) })
 
 // sqlSinkNames returns the names passed as SQL to an execute-like call.
 func sqlSinkNames(f *file) map[string]bool {
 	sinks := map[string]bool{}
 	walk(f.root, func(n *node) bool {
-		if n.kind == "call" && sqlCallRe.MatchString(tailName(n.child("function"))) {
+		if n.kind == "call" && sqlCallRe().MatchString(tailName(n.child("function"))) {
 			if a := arg(n, 0, "sql"); a != nil && a.kind == "identifier" {
 				sinks[a.text()] = true
 			}
@@ -358,13 +368,13 @@ func (r *reviewer) sqlBuild(n *node) {
 	sink := false
 	p := use.parent
 	switch {
-	case p != nil && p.kind == "argument_list" && sqlCallRe.MatchString(tailName(p.parent.child("function"))):
+	case p != nil && p.kind == "argument_list" && sqlCallRe().MatchString(tailName(p.parent.child("function"))):
 		sink = true
-	case p != nil && p.kind == "keyword_argument" && sqlVarRe.MatchString(p.child("name").text()):
+	case p != nil && p.kind == "keyword_argument" && sqlVarRe().MatchString(p.child("name").text()):
 		sink = true
 	case p != nil && p.kind == "assignment" && p.child("right") == use:
 		name := p.child("left").text()
-		sink = r.sqlSinks[name] || sqlVarRe.MatchString(name)
+		sink = r.sqlSinks[name] || sqlVarRe().MatchString(name)
 	}
 	if sink {
 		r.add(ClassSQLConcat, spec.SeverityCritical, n, "SQL built by string operations, open to injection",
@@ -384,14 +394,14 @@ func builtSQL(n *node) bool {
 	case "string":
 		for c := n.first; c != nil; c = c.next {
 			if c.kind == "interpolation" {
-				return mayBeSQL(n.text()) && sqlKeywordRe.MatchString(n.text())
+				return mayBeSQL(n.text()) && sqlKeywordRe().MatchString(n.text())
 			}
 		}
 	case "call":
 		fn := n.child("function")
 		if fn.is("attribute") && fn.child("attribute").text() == "format" {
 			s, ok := stringValue(fn.child("object"))
-			return ok && mayBeSQL(s) && sqlKeywordRe.MatchString(s)
+			return ok && mayBeSQL(s) && sqlKeywordRe().MatchString(s)
 		}
 	}
 	return false
@@ -400,7 +410,7 @@ func builtSQL(n *node) bool {
 func sqlLiteralIn(n *node) bool {
 	n = unparen(n)
 	if s, ok := stringValue(n); ok {
-		return mayBeSQL(s) && sqlKeywordRe.MatchString(s)
+		return mayBeSQL(s) && sqlKeywordRe().MatchString(s)
 	}
 	if n.is("binary_operator") {
 		return sqlLiteralIn(n.child("left")) || sqlLiteralIn(n.child("right"))

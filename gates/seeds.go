@@ -3,8 +3,10 @@ package gates
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rigor-dev/rigor/spec"
 )
@@ -164,7 +166,9 @@ var helperNames = nameSet("set_global_seed", "set_seed", "seed_everything", "set
 	"init_seeds", "seed_torch", "set_seeds", "random_seed", "seed_worker_")
 
 // clockRe matches seed arguments taken from the clock or the OS.
-var clockRe = lazyRE(`\btime\.(time|time_ns|perf_counter|monotonic)\(|datetime\.(datetime\.)?(now|utcnow|today)\(|\bos\.(urandom|getpid)\(|\buuid\.|\bsecrets\.|\bSystemRandom\b|\brandom\.(randint|random|getrandbits)\(`)
+var clockRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\btime\.(time|time_ns|perf_counter|monotonic)\(|datetime\.(datetime\.)?(now|utcnow|today)\(|\bos\.(urandom|getpid)\(|\buuid\.|\bsecrets\.|\bSystemRandom\b|\brandom\.(randint|random|getrandbits)\(`)
+})
 
 func collectSeedFacts(u *unit) *seedFacts {
 	sf := &seedFacts{u: u, frameworks: map[string]*node{}, calls: map[string][]*node{}}
@@ -221,7 +225,7 @@ func collectSeedFacts(u *unit) *seedFacts {
 			case "string":
 				if s, ok := stringValue(n); ok && sf.gpu == nil && !isDocstring(n) {
 					ls := strings.ToLower(s)
-					if cudaRe.MatchString(ls) || ls == "gpu" || strings.HasPrefix(ls, "/gpu:") {
+					if cudaRe().MatchString(ls) || ls == "gpu" || strings.HasPrefix(ls, "/gpu:") {
 						sf.gpu, sf.gpuWhy = n, fmt.Sprintf("device %q", s)
 					}
 				}
@@ -263,7 +267,7 @@ type pendingLoader struct {
 	genInline  bool
 }
 
-var cudaRe = lazyRE(`^cuda(:\d+)?$`)
+var cudaRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^cuda(:\d+)?$`) })
 
 func isDocstring(n *node) bool {
 	p := n.parent
@@ -287,7 +291,7 @@ func seedArg(call *node, i int, name string) (seeded bool, clock bool) {
 	if a == nil || isNone(a) {
 		return false, false
 	}
-	if clockRe.MatchString(a.text()) {
+	if clockRe().MatchString(a.text()) {
 		return false, true
 	}
 	return true, false
@@ -534,9 +538,13 @@ type condition struct {
 	flag   bool // depends on a command-line flag, config or environment
 }
 
-var flagRe = lazyRE(`\b(args|opts|options|cfg|config|conf|hparams|params|flags|FLAGS|settings)\.|sys\.argv|os\.environ|getenv|\bparser\b`)
+var flagRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\b(args|opts|options|cfg|config|conf|hparams|params|flags|FLAGS|settings)\.|sys\.argv|os\.environ|getenv|\bparser\b`)
+})
 
-var exemptCondRe = lazyRE(`(?i)cuda|gpu|is_available|device|__name__|__main__|mps|TYPE_CHECKING|backends`)
+var exemptCondRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)cuda|gpu|is_available|device|__name__|__main__|mps|TYPE_CHECKING|backends`)
+})
 
 // conditionOf returns the innermost non-exempt if branch around n within
 // its function, or nil when n always runs once its function does.
@@ -584,7 +592,7 @@ func branchIndex(ifn, alt *node) int {
 
 func makeCond(ifn, cond *node, branch int) *condition {
 	text := strings.Join(strings.Fields(cond.text()), " ")
-	if exemptCondRe.MatchString(text) {
+	if exemptCondRe().MatchString(text) {
 		// Seeding the GPU only when there is one is right.
 		for p := ifn.parent; p != nil; p = p.parent {
 			if p.kind == "function_definition" {
@@ -596,7 +604,7 @@ func makeCond(ifn, cond *node, branch int) *condition {
 		}
 		return nil
 	}
-	return &condition{ifNode: ifn, branch: branch, text: text, flag: flagRe.MatchString(text) || strings.Contains(text, "seed")}
+	return &condition{ifNode: ifn, branch: branch, text: text, flag: flagRe().MatchString(text) || strings.Contains(text, "seed")}
 }
 
 type seedEval struct {

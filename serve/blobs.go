@@ -100,7 +100,10 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 		return
 	}
-	rc, err := openWhole(ctx, sess.st, d)
+	// Checking only the whole digest (each byte hashed once) is safe here:
+	// streamVerified holds back the end of the response until that check
+	// has passed, so no complete response carries damaged bytes.
+	rc, err := cas.OpenWhole(ctx, sess.st, d)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -124,17 +127,6 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request) {
 		// is to cut the response short of its Content-Length.
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// openWhole opens d checking only its whole digest when the store can
-// (each byte hashed once): streamVerified holds back the end of the
-// response until that check has passed, so no complete response carries
-// damaged bytes either way.
-func openWhole(ctx context.Context, st cas.Getter, d digest.Digest) (io.ReadCloser, error) {
-	if wo, ok := st.(cas.WholeOpener); ok {
-		return wo.OpenWith(ctx, d, cas.OpenOptions{WholeOnly: true})
-	}
-	return st.Open(ctx, d)
 }
 
 // preHeaderError is a failure before any byte of the response was sent.

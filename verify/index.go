@@ -30,7 +30,9 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 				Message: fmt.Sprintf("the runs index records ref %s, the run is %s", sum.Ref, rec.Ref)})
 		}
 	}
-	var want spec.RunIO
+	// What the run-io entry must hold, as the lineage entries the bundle
+	// calls for would give it.
+	var wantIn, wantOut []spec.IndexEntry
 	for _, f := range files {
 		if f.Rel == "" {
 			continue
@@ -48,10 +50,10 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 		if !ok {
 			continue // not in the bundle: the manifest check reports it
 		}
-		if strings.HasPrefix(f.Label, "inputs[") {
-			want.Inputs = append(want.Inputs, d.String())
-		} else if index == spec.LineageOutIndex {
-			want.Outputs = append(want.Outputs, d.String())
+		if index == spec.LineageOutIndex {
+			wantOut = append(wantOut, spec.IndexEntry{Content: d.String()})
+		} else if strings.HasPrefix(f.Label, "inputs[") {
+			wantIn = append(wantIn, spec.IndexEntry{Content: d.String(), Link: spec.LineageLink{Kind: spec.LineageInput}})
 		}
 		key := spec.LineageKey(d.String(), rec.RunID)
 		_, found, err := lookupIndex(ctx, v.opts.Index, index, key)
@@ -64,9 +66,9 @@ func (v *runVerifier) checkIndex(ctx context.Context, files []spec.ManifestFile)
 		}
 	}
 	if d, ok := v.dirs[outputsDir]; ok {
-		want.Outputs = append(want.Outputs, d.String()) // rigor run's output directory
+		wantOut = append(wantOut, spec.IndexEntry{Content: d.String()}) // rigor run's output directory
 	}
-	p, err := v.checkRunIO(ctx, rec.RunID, want)
+	p, err := v.checkRunIO(ctx, rec.RunID, spec.RunIOOf(wantIn, wantOut))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +88,6 @@ func (v *runVerifier) checkRunIO(ctx context.Context, runID string, want spec.Ru
 		return []Problem{{Kind: IndexMismatch, Digest: v.root, Err: err,
 			Message: fmt.Sprintf("the run-io index entry of %s does not decode: %v", runID, err)}}, nil
 	}
-	want = spec.RunIOOf(asEntries(want.Inputs, spec.LineageInput), asEntries(want.Outputs, ""))
 	var out []Problem
 	if !slices.Equal(got.Inputs, want.Inputs) {
 		out = append(out, Problem{Kind: IndexMismatch, Digest: v.root,
@@ -97,15 +98,6 @@ func (v *runVerifier) checkRunIO(ctx context.Context, runID string, want spec.Ru
 			Message: fmt.Sprintf("the run-io index entry lists outputs %q, the run's bundle %q", got.Outputs, want.Outputs)})
 	}
 	return out, nil
-}
-
-// asEntries wraps digests as index entries of kind kind, for spec.RunIOOf.
-func asEntries(contents []string, kind string) []spec.IndexEntry {
-	out := make([]spec.IndexEntry, len(contents))
-	for i, c := range contents {
-		out[i] = spec.IndexEntry{Content: c, Link: spec.LineageLink{Kind: kind}}
-	}
-	return out
 }
 
 // lookupIndex returns the value of key in an index: a point lookup where

@@ -94,8 +94,8 @@ func TraceLineage(ctx context.Context, cat Catalog, src Store, content string, o
 	l := &Lineage{Schema: SchemaLineage, Content: content, Upstream: []Hop{}, Downstream: []Hop{}}
 	// The two directions are independent chains of lookups, each one
 	// after the other: they run at once, each with its own tracer.
-	down := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}, outputs: true}
-	up := &tracer{cat: cat, src: src, opts: opts, io: map[string]*runIO{}}
+	down := &tracer{cat: cat, src: src, opts: opts, io: map[string]*spec.RunIO{}, outputs: true}
+	up := &tracer{cat: cat, src: src, opts: opts, io: map[string]*spec.RunIO{}}
 	var downErr error
 	var truncated bool
 	done := make(chan struct{})
@@ -119,21 +119,10 @@ type tracer struct {
 	cat  Catalog
 	src  Store
 	opts LineageOptions
-	io   map[string]*runIO
+	io   map[string]*spec.RunIO
 	// outputs: this tracer follows what runs produced (downstream), so it
 	// reads their outputs only; otherwise what they used, their inputs only.
 	outputs bool
-}
-
-// runIO is what a run used and produced, by digest.
-type runIO struct {
-	inputs, outputs []ioItem
-}
-
-type ioItem struct {
-	content string
-	path    string
-	label   string // role or artifact name
 }
 
 // follow walks one direction breadth-first: index is lineage-in
@@ -182,14 +171,14 @@ func (t *tracer) follow(ctx context.Context, content, index string, l *Lineage) 
 				if rio == nil {
 					continue
 				}
-				further := rio.outputs
+				further := rio.Outputs
 				if index == spec.LineageOutIndex {
-					further = rio.inputs
+					further = rio.Inputs
 				}
-				for _, f := range further {
-					if !seenContent[f.content] {
-						seenContent[f.content] = true
-						next = append(next, item{content: f.content, via: lk.run})
+				for _, c := range further {
+					if !seenContent[c] {
+						seenContent[c] = true
+						next = append(next, item{content: c, via: lk.run})
 					}
 				}
 			}
@@ -233,7 +222,7 @@ func (t *tracer) links(ctx context.Context, index, content string) ([]runLink, e
 
 // runIO reads what run id used and produced from its manifest; nil when
 // the run has no index entry or bundle any more.
-func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
+func (t *tracer) runIO(ctx context.Context, id string) (*spec.RunIO, error) {
 	if r, ok := t.io[id]; ok {
 		return r, nil
 	}
@@ -244,15 +233,8 @@ func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
 		return nil, err
 	} else if ok {
 		if rio, err := spec.DecodeRunIO(v); err == nil {
-			r := &runIO{}
-			for _, d := range rio.Inputs {
-				r.inputs = append(r.inputs, ioItem{content: d})
-			}
-			for _, d := range rio.Outputs {
-				r.outputs = append(r.outputs, ioItem{content: d})
-			}
-			t.io[id] = r
-			return r, nil
+			t.io[id] = rio
+			return rio, nil
 		}
 	}
 	root, err := summaryRoot(ctx, t.cat, id)
@@ -276,7 +258,7 @@ func (t *tracer) runIO(ctx context.Context, id string) (*runIO, error) {
 
 // readRunIO reads a run bundle's inputs and artifacts by BLAKE3 digest,
 // each only when asked for (the outputs need one more tree read).
-func readRunIO(ctx context.Context, src Store, root digest.Digest, inputs, outputs bool) (*runIO, error) {
+func readRunIO(ctx context.Context, src Store, root digest.Digest, inputs, outputs bool) (*spec.RunIO, error) {
 	trees := map[digest.Digest]cas.Tree{}
 	me, err := cas.Find(ctx, src, root, ManifestName, trees)
 	if err != nil {
@@ -298,7 +280,6 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest, inputs, outpu
 	// run records the environment, notes and resources in it).
 	var m struct {
 		Inputs []struct {
-			Role   string `json:"role"`
 			Path   string `json:"path"`
 			BLAKE3 string `json:"blake3"`
 		} `json:"inputs"`
@@ -310,34 +291,34 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest, inputs, outpu
 	if err := json.Unmarshal(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), &m); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", root, ManifestName, err)
 	}
-	r := &runIO{}
-	resolve := func(p, b3 string) (string, digest.Digest, bool, error) {
+	r := &spec.RunIO{}
+	resolve := func(p, b3 string) (digest.Digest, bool, error) {
 		rel, ok := spec.RunRelPath(p)
 		if !ok || strings.TrimSpace(p) == "" {
-			return "", "", false, nil
+			return "", false, nil
 		}
 		if d := digest.Digest(b3); b3 != "" && spec.ValidDigest(d) {
-			return rel, d, true, nil
+			return d, true, nil
 		}
 		e, err := cas.Find(ctx, src, root, rel, trees)
 		if err != nil {
 			if fatal(ctx, err) {
-				return "", "", false, err
+				return "", false, err
 			}
-			return "", "", false, nil
+			return "", false, nil
 		}
-		return rel, e.Digest, true, nil
+		return e.Digest, true, nil
 	}
 	if !inputs {
 		m.Inputs = nil
 	}
 	for _, in := range m.Inputs {
-		rel, d, ok, err := resolve(in.Path, in.BLAKE3)
+		d, ok, err := resolve(in.Path, in.BLAKE3)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			r.inputs = append(r.inputs, ioItem{d.String(), rel, in.Role})
+			r.Inputs = append(r.Inputs, d.String())
 		}
 	}
 	if !outputs {
@@ -348,18 +329,18 @@ func readRunIO(ctx context.Context, src Store, root digest.Digest, inputs, outpu
 		if a == nil {
 			continue
 		}
-		rel, d, ok, err := resolve(a.Path, a.BLAKE3)
+		d, ok, err := resolve(a.Path, a.BLAKE3)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			r.outputs = append(r.outputs, ioItem{d.String(), rel, name})
+			r.Outputs = append(r.Outputs, d.String())
 		}
 	}
 	// rigor run also keeps the program's whole output directory, and
 	// indexes it as the output "outputs".
 	if e, err := cas.Find(ctx, src, root, outputsDir, trees); err == nil && e.Mode == cas.ModeTree {
-		r.outputs = append(r.outputs, ioItem{e.Digest.String(), outputsDir, "outputs"})
+		r.Outputs = append(r.Outputs, e.Digest.String())
 	} else if err != nil && fatal(ctx, err) {
 		return nil, err
 	}

@@ -601,13 +601,7 @@ func hashBlob(ctx context.Context, src Store, d digest.Digest, h hash.Hash, prog
 		// handing the bytes out (and without copying them).
 		return "", v.Verify(ctx, d, progress)
 	}
-	var rc io.ReadCloser
-	var err error
-	if wo, ok := src.(cas.WholeOpener); ok {
-		rc, err = wo.OpenWith(ctx, d, cas.OpenOptions{WholeOnly: true})
-	} else {
-		rc, err = src.Open(ctx, d)
-	}
+	rc, err := cas.OpenWhole(ctx, src, d)
 	if err != nil {
 		return "", err
 	}
