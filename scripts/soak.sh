@@ -31,6 +31,7 @@ run cli ./cmd/rigor 'TestKillPoints|TestLoad|TestFullDiskCLI'
 run cas ./cas 'TestHostileTreeRefused|TestDecompressionBomb|TestWideTree|TestDeepChain|TestFullDisk|TestOpenAfterKill'
 run ingest ./ingest 'TestMaterialize|TestImportRefuses|TestAddNamesSpecialFiles'
 run remote ./remote 'TestPullHostileStore|TestClosureDeepAndWide'
+run oci ./remote/oci 'TestPullHostileRegistry'
 run verify ./verify 'TestVerifyDeepAndWide'
 run exec ./exec 'TestOutputDir'
 

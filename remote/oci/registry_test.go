@@ -63,6 +63,13 @@ func toolPath(t testing.TB, env, name string) string {
 // the registry binary has not been built ('make tools').
 func startRegistry(t testing.TB) *testRegistry {
 	t.Helper()
+	return startRegistryWith(t, "")
+}
+
+// startRegistryWith is startRegistry with extra top-level sections
+// appended to the registry's YAML configuration (auth, say).
+func startRegistryWith(t testing.TB, extra string) *testRegistry {
+	t.Helper()
 	bin := toolPath(t, "RIGOR_TEST_REGISTRY_BIN", "registry")
 	if bin == "" {
 		t.Skip("no registry binary: run 'make tools' (builds bin/tools/registry) or set RIGOR_TEST_REGISTRY_BIN")
@@ -90,7 +97,7 @@ storage:
       enabled: false
 http:
   addr: %s
-`, r.dir, addr)
+%s`, r.dir, addr, extra)
 	if err := os.WriteFile(r.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +126,9 @@ func (r *testRegistry) start() {
 		resp, err := http.Get("http://" + r.addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// 401: a registry with auth configured answers, but not
+			// to an anonymous client.
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return
 			}
 		}
