@@ -42,10 +42,16 @@ var demoSteps = []struct {
 	{"export", "0", []string{"export"}},
 }
 
-// TestDemo clones the repository as committed, runs scripts/demo.sh there
-// (it builds rigor itself) and checks the outcome of every step: its exit
-// status, what its output says, and what it left on disk. It needs git, Go
-// and Python 3.
+// demoLimit is the longest scripts/demo.sh may take, its build of rigor
+// aside: issue #9 asks for the demo "under 2 minutes".
+const demoLimit = 2 * time.Minute
+
+// TestDemo clones the repository as committed, builds rigor there as
+// "make build" does, runs scripts/demo.sh with that binary, as "make demo"
+// does, and checks the outcome of every step: its exit status, what its
+// output says, and what it left on disk, and that the script took less
+// than demoLimit (the clone and the build are not counted). It needs git,
+// Go and Python 3.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo builds rigor in a clone and records runs: not in -short")
@@ -67,26 +73,44 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("git clone: %v\n%s", err, out)
 	}
 
+	// The build first, outside the time limit: with RIGOR set the script
+	// uses that binary and builds nothing.
+	bin := filepath.Join(clone, "bin", "rigor")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/rigor")
+	build.Dir = clone
+	start := time.Now()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build in the clone: %v\n%s", err, out)
+	}
+	t.Logf("go build took %v", time.Since(start).Round(time.Millisecond))
+
 	demo := filepath.Join(tmp, "demo")
 	cmd := exec.CommandContext(ctx, "bash", "scripts/demo.sh")
 	cmd.Dir = clone
-	cmd.Env = pythonEnv("DEMO_DIR="+demo, "PYTHON="+py)
+	cmd.Env = pythonEnv("DEMO_DIR="+demo, "PYTHON="+py, "RIGOR="+bin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
+	start = time.Now()
 	err = cmd.Run()
-	t.Logf("scripts/demo.sh took %v", time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	t.Logf("scripts/demo.sh took %v", took.Round(time.Millisecond))
 	if err != nil {
 		t.Fatalf("scripts/demo.sh: %v\n%s", err, out.String())
+	}
+	if took >= demoLimit {
+		t.Errorf("scripts/demo.sh took %v, not under the %v that issue #9 allows the demo (the clone and the build of rigor before it not counted)",
+			took.Round(time.Millisecond), demoLimit)
 	}
 	text := out.String()
 	if !strings.HasSuffix(text, "demo: ok\n") {
 		t.Errorf("the demo does not end with its summary and \"demo: ok\":\n%s", text)
 	}
+	if strings.Contains(text, "== build rigor") {
+		t.Errorf("the demo built rigor again although RIGOR named a binary:\n%s", text)
+	}
 
 	// Every step ran and exited as it should; a step is skipped only when
-	// the rigor the demo built lacks its command.
-	bin := filepath.Join(clone, "bin", "rigor")
+	// the rigor the demo ran lacks its command.
 	rows := strings.Split(strings.TrimSpace(readAll(t, filepath.Join(demo, "steps.tsv"))), "\n")[1:]
 	if len(rows) != len(demoSteps) {
 		t.Fatalf("steps.tsv has %d steps, want %d:\n%s", len(rows), len(demoSteps), strings.Join(rows, "\n"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ type progress struct {
 	cur   int64
 	start time.Time
 	last  time.Time
-	f     *os.File
+	w     io.Writer
 	count bool // units are items, not bytes
 }
 
@@ -39,15 +40,24 @@ func newProgress(g *globalOptions, label string, total int64) *progress {
 	if g.quiet || g.json || os.Getenv("CI") != "" {
 		return nil
 	}
-	f, ok := g.stderr.(*os.File)
-	if !ok {
+	if !isTerminal(g.stderr) {
 		return nil
+	}
+	return &progress{label: label, total: total, start: time.Now(), w: g.stderr}
+}
+
+// isTerminal reports whether w is a character device, or a writer of this
+// package that says it is a terminal (the tests' stand-in for one).
+func isTerminal(w io.Writer) bool {
+	if t, ok := w.(interface{ terminal() bool }); ok {
+		return t.terminal()
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
 	}
 	fi, err := f.Stat()
-	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	return &progress{label: label, total: total, start: time.Now(), f: f}
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // set records the bytes done so far; it is safe for concurrent use.
@@ -78,15 +88,15 @@ func (p *progress) setTotal(total int64) {
 func (p *progress) draw(now time.Time) {
 	rate := float64(p.cur) / now.Sub(p.start).Seconds()
 	if p.count {
-		fmt.Fprintf(p.f, "\r%s: %d / %d  %.0f/s   ", p.label, p.cur, p.total, rate)
+		fmt.Fprintf(p.w, "\r%s: %d / %d  %.0f/s   ", p.label, p.cur, p.total, rate)
 		return
 	}
 	if p.total > 0 {
 		pct := float64(p.cur) * 100 / float64(p.total)
-		fmt.Fprintf(p.f, "\r%s: %5.1f%% %s / %s  %s/s   ", p.label, pct, humanBytes(p.cur), humanBytes(p.total), humanBytes(int64(rate)))
+		fmt.Fprintf(p.w, "\r%s: %5.1f%% %s / %s  %s/s   ", p.label, pct, humanBytes(p.cur), humanBytes(p.total), humanBytes(int64(rate)))
 		return
 	}
-	fmt.Fprintf(p.f, "\r%s: %s  %s/s   ", p.label, humanBytes(p.cur), humanBytes(int64(rate)))
+	fmt.Fprintf(p.w, "\r%s: %s  %s/s   ", p.label, humanBytes(p.cur), humanBytes(int64(rate)))
 }
 
 // done clears the line if anything was drawn.
@@ -97,7 +107,7 @@ func (p *progress) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.last.IsZero() {
-		fmt.Fprintf(p.f, "\r%*s\r", 72, "")
+		fmt.Fprintf(p.w, "\r%*s\r", 72, "")
 	}
 }
 
