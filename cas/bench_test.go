@@ -169,7 +169,7 @@ func BenchmarkCompress(b *testing.B) {
 		for _, f := range []struct {
 			name string
 			f    byte
-		}{{"zstd", fmtZstd}, {"s2", fmtS2}} {
+		}{{"zstd", fmtZstd}, {"s2", fmtS2}, {"huff", fmtHuff}, {"lanes", fmtLanes}} {
 			b.Run(fmt.Sprintf("%s/%s", kind, f.name), func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				dst := make([]byte, 0, 2<<20)

@@ -320,6 +320,18 @@ func (f *fsck) checkOrphanChunk(cs sum) error {
 	if err != nil {
 		return fmt.Errorf("cas: fsck: %v", err)
 	}
+	if len(val) > 0 && val[0] == fmtPack {
+		ptr := val
+		val = nil
+		if err := f.s.packValue(ptr, func(v []byte) error {
+			val = append(val, v...)
+			return nil
+		}); err != nil {
+			d := cs.digest()
+			f.rep.Problems = append(f.rep.Problems, Problem{Kind: valueProblem(err), Digest: d, Chunk: d, Err: fmt.Errorf("chunk %s: %w", d, err)})
+			return nil
+		}
+	}
 	// The logical size of an orphan is not recorded anywhere: decode up to
 	// the largest chunk.
 	size = maxChunk

@@ -30,9 +30,13 @@ type GCReport struct {
 	ChunksKept, ChunksDeleted   int64
 	// BytesDeleted is the stored (compressed) size of the deleted values.
 	BytesDeleted int64
-	// DiskBefore and DiskAfter are Badger's on-disk size (LSM tree plus
-	// value log) before and after, 0 for an in-memory store.
+	// DiskBefore and DiskAfter are the store's on-disk size (Badger's
+	// LSM tree and value log, and the pack files) before and after, 0 for
+	// an in-memory store.
 	DiskBefore, DiskAfter int64
+	// PacksDeleted counts pack files removed, PacksRewritten those of them
+	// whose live values were first copied into a new pack (see packGarbage).
+	PacksDeleted, PacksRewritten int64
 }
 
 // GC deletes what no ref reaches: it marks every object reachable from a
@@ -55,7 +59,7 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	if opts.DryRun {
 		return *rep, nil
 	}
-	if err := s.reclaim(ctx); err != nil {
+	if err := s.reclaim(ctx, rep); err != nil {
 		return *rep, err
 	}
 	rep.DiskAfter = s.diskSize()
@@ -190,8 +194,19 @@ func (s *Store) deleteKeys(ctx context.Context, keys [][]byte, bytes *int64) err
 		if string(k[:len(pfxChunk)]) == pfxChunk {
 			_ = s.db.View(func(txn *badger.Txn) error {
 				item, err := txn.Get(k)
-				if err == nil {
-					*bytes += item.ValueSize()
+				if err != nil {
+					return nil
+				}
+				*bytes += item.ValueSize()
+				if item.ValueSize() < 32 {
+					return item.Value(func(v []byte) error {
+						if len(v) > 0 && v[0] == fmtPack {
+							if p, err := decodePackPtr(v); err == nil {
+								*bytes += p.len - int64(len(v))
+							}
+						}
+						return nil
+					})
 				}
 				return nil
 			})
@@ -214,7 +229,7 @@ func (s *Store) deleteKeys(ctx context.Context, keys [][]byte, bytes *int64) err
 // into one level, then rewrites value log files until none is worth it.
 // If the store does not become idle in time, space is reclaimed by a later
 // GC instead.
-func (s *Store) reclaim(ctx context.Context) error {
+func (s *Store) reclaim(ctx context.Context, rep *GCReport) error {
 	if s.opts.InMemory {
 		return nil
 	}
@@ -223,6 +238,9 @@ func (s *Store) reclaim(ctx context.Context) error {
 		return ctx.Err()
 	}
 	defer resume()
+	if err := s.compactPacks(ctx, rep); err != nil {
+		return err
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("cas: gc: close: %v", err)
 	}
@@ -284,17 +302,118 @@ func (s *Store) pause(ctx context.Context) (resume func(), ok bool) {
 	}, true
 }
 
-// diskSize is the disk space the Badger files use (allocated blocks, as
-// du counts them: value log files are sparse while open).
+// packGarbage: GC rewrites a pack file when more than this share of it
+// holds values nothing points at any more.
+const packGarbage = 0.5
+
+// compactPacks gives back the space of pack values GC deleted: a pack
+// with no live value is removed; a pack more than packGarbage garbage has
+// its live values copied into a new pack, their pointers moved in one
+// batch, and is removed after the new pack is synced. A crash in between
+// leaves a pack that no pointer names, which the next GC removes. The
+// caller has paused the store.
+func (s *Store) compactPacks(ctx context.Context, rep *GCReport) error {
+	if s.packs == nil {
+		return nil
+	}
+	s.packs.seal()
+	type entry struct {
+		key []byte
+		ptr packPtr
+	}
+	live := make(map[uint32]int64)
+	entries := make(map[uint32][]entry)
+	if err := s.scan(ctx, []byte(pfxChunk), false, func(k, v []byte) error {
+		if len(v) == 0 || v[0] != fmtPack {
+			return nil
+		}
+		p, err := decodePackPtr(v)
+		if err != nil {
+			return nil // fsck reports it
+		}
+		live[p.id] += packEntryHeader + p.len
+		entries[p.id] = append(entries[p.id], entry{k, p})
+		return nil
+	}); err != nil {
+		return err
+	}
+	ids, err := s.packs.list()
+	if err != nil {
+		return fmt.Errorf("cas: gc: packs: %w", err)
+	}
+	var rewrite []uint32
+	for _, id := range ids {
+		fi, err := os.Stat(filepath.Join(s.packs.dir, packName(id)))
+		if err != nil {
+			continue
+		}
+		switch {
+		case live[id] == 0:
+			if err := s.packs.remove(id); err != nil {
+				return fmt.Errorf("cas: gc: %w", err)
+			}
+			rep.PacksDeleted++
+		case float64(fi.Size()-packHeader-live[id]) > packGarbage*float64(fi.Size()):
+			rewrite = append(rewrite, id)
+		}
+	}
+	for _, id := range rewrite {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		wb := s.db.NewWriteBatch()
+		for _, e := range entries[id] {
+			var np packPtr
+			var cs sum
+			copy(cs[:], e.key[len(pfxChunk):])
+			err := s.packs.view(e.ptr, func(v []byte) error {
+				var err error
+				np, err = s.packs.append(cs, v)
+				return err
+			})
+			if err != nil {
+				wb.Cancel()
+				return fmt.Errorf("cas: gc: move chunk %s: %w (run fsck)", cs.digest(), err)
+			}
+			if err := wb.Set(e.key, np.encode()); err != nil {
+				wb.Cancel()
+				return fmt.Errorf("cas: gc: %v", err)
+			}
+		}
+		if err := s.packs.sync(); err != nil {
+			wb.Cancel()
+			return fmt.Errorf("cas: gc: %w", err)
+		}
+		if err := wb.Flush(); err != nil {
+			return fmt.Errorf("cas: gc: %v", err)
+		}
+		if err := s.db.Sync(); err != nil {
+			return fmt.Errorf("cas: gc: %v", err)
+		}
+		if err := s.packs.remove(id); err != nil {
+			return fmt.Errorf("cas: gc: %w", err)
+		}
+		rep.PacksDeleted++
+		rep.PacksRewritten++
+	}
+	s.packs.seal()
+	return nil
+}
+
+// diskSize is the disk space the Badger files and packs use (allocated
+// blocks, as du counts them: value log files are sparse while open).
 func (s *Store) diskSize() int64 {
 	if s.opts.InMemory {
 		return 0
 	}
+	var n int64
+	if s.packs != nil {
+		n = s.packs.size()
+	}
 	entries, err := os.ReadDir(filepath.Join(s.dir, dbDir))
 	if err != nil {
-		return 0
+		return n
 	}
-	var n int64
 	for _, e := range entries {
 		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
 			n += allocated(fi)

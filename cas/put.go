@@ -190,7 +190,10 @@ type chunkJob struct {
 	sum  sum
 	val  []byte  // stored value to write; nil if already stored
 	comp *[]byte // pooled buffer behind val, if compressed
-	refs atomic.Int32
+	// packed is the length of the value written to a pack file, when
+	// val is the pointer to it.
+	packed int
+	refs   atomic.Int32
 }
 
 func (j *chunkJob) data() []byte { return (*j.buf)[1 : 1+j.n] }
@@ -318,7 +321,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 				continue
 			}
 			st.newChunks++
-			st.stored += int64(len(j.val))
+			st.stored += int64(max(j.packed, len(j.val)))
 			pending = append(pending, j)
 			pendingBytes += len(j.val)
 			if len(pending) >= depth/2 || pendingBytes >= 32<<20 {
@@ -450,10 +453,26 @@ func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, seenMu 
 	if ok {
 		*cb = out
 		j.val, j.comp = out, cb
+	} else {
+		compBufs.Put(cb)
+		j.val = (*j.buf)[:1+j.n]
+	}
+	if s.packs == nil {
 		return
 	}
-	compBufs.Put(cb)
-	j.val = (*j.buf)[:1+j.n]
+	// The value goes to a pack file here, on this worker; the writer
+	// commits only the pointer.
+	if err := s.checkSpace(len(j.val)); err != nil {
+		cancel(fmt.Errorf("cas: put: %w", err))
+		return
+	}
+	ptr, err := s.packs.append(j.sum, j.val)
+	if err != nil {
+		cancel(fmt.Errorf("cas: put: write chunk: %w", err))
+		return
+	}
+	j.packed = len(j.val)
+	j.val = ptr.encode()
 }
 
 // hasKey reports whether key is present.

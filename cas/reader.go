@@ -377,16 +377,24 @@ func (s *Store) loadChunk(cr chunkRef, dst []byte, check bool) ([]byte, error) {
 // [ErrNotFound], fn's error is wrapped as it is.
 func (s *Store) chunkValue(cr chunkRef, fn func(v []byte) error) error {
 	var fnErr error
+	var ptr []byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(chunkKey(cr.sum))
 		if err != nil {
 			return err
 		}
 		return item.Value(func(v []byte) error {
+			if len(v) > 0 && v[0] == fmtPack {
+				ptr = append(ptr, v...)
+				return nil
+			}
 			fnErr = fn(v)
 			return nil
 		})
 	})
+	if err == nil && ptr != nil {
+		fnErr = s.packValue(ptr, fn)
+	}
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 		return fmt.Errorf("chunk %s: %w", cr.sum.digest(), ErrNotFound)
@@ -396,6 +404,19 @@ func (s *Store) chunkValue(cr chunkRef, fn func(v []byte) error) error {
 		return fmt.Errorf("chunk %s: %w", cr.sum.digest(), fnErr)
 	}
 	return nil
+}
+
+// packValue calls fn with the stored value that pack pointer ptr (a
+// chunk entry's value) points at.
+func (s *Store) packValue(ptr []byte, fn func(v []byte) error) error {
+	p, err := decodePackPtr(ptr)
+	if err != nil {
+		return err
+	}
+	if s.packs == nil {
+		return fmt.Errorf("pack pointer in a store without packs: %w", ErrNotFound)
+	}
+	return s.packs.view(p, fn)
 }
 
 // Verifier is implemented by stores that can check an object against its

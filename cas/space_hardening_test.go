@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	digest "github.com/opencontainers/go-digest"
 	"github.com/rigor-dev/rigor/internal/faults"
 )
 
@@ -45,9 +46,29 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("Put onto a full disk = %v, want ErrNoSpace", err)
 	}
 	t.Logf("Put: %v", err)
-	// Small writes still refused while the disk is short.
-	if _, err := s.Put(ctx, bytes.NewReader([]byte("tiny")), PutOptions{}); !errors.Is(err, ErrNoSpace) {
-		t.Errorf("small Put = %v, want ErrNoSpace", err)
+	// A small write fits what the margin leaves, or is refused the same way.
+	tiny, err := s.Put(ctx, bytes.NewReader([]byte("tiny")), PutOptions{})
+	switch {
+	case errors.Is(err, ErrNoSpace):
+	case err != nil:
+		t.Errorf("small Put = %v, want success or ErrNoSpace", err)
+	default:
+		if got := readAllDigest(t, s, tiny.Digest); string(got) != "tiny" {
+			t.Errorf("small Put stored %q", got)
+		}
+	}
+	// The refused Put's chunks that reached a pack are garbage: GC gives
+	// their space back.
+	if err := s.SetRef(ctx, "kept", "", kept.Digest); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.GC(ctx, GCOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("GC after the refused Put: %+v", rep)
+	if rep.DiskAfter >= rep.DiskBefore {
+		t.Errorf("GC: disk %d → %d bytes, want the refused Put's chunks reclaimed", rep.DiskBefore, rep.DiskAfter)
 	}
 	rc, err := s.Open(ctx, kept.Digest)
 	if err != nil {
@@ -76,4 +97,19 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("Put after space was freed: %v", err)
 	}
 	fsckClean(t, s)
+}
+
+// readAllDigest reads object d of s to the end.
+func readAllDigest(t *testing.T, s *Store, d digest.Digest) []byte {
+	t.Helper()
+	rc, err := s.Open(t.Context(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

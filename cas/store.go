@@ -67,7 +67,13 @@ const (
 	tmpDir     = "tmp"
 
 	formatName    = "rigor-store"
-	formatVersion = 1
+	formatVersion = 2
+	// Version 1 kept chunk values in Badger; version 2 keeps new ones in
+	// pack files. Version 2 reads version 1 stores as they are and marks
+	// them version 2 when it first opens them for writing (an older
+	// rigor then refuses them by version instead of failing on a pack
+	// pointer).
+	formatVersionNoPacks = 1
 )
 
 type formatHeader struct {
@@ -81,6 +87,9 @@ type formatHeader struct {
 // returns [ErrClosed].
 type Store struct {
 	db *badger.DB
+	// packs holds the chunk values of an on-disk store (nil in memory,
+	// where chunk values stay in Badger).
+	packs *packSet
 	// readOnly: opened with Options.ReadOnly; write methods refuse.
 	readOnly bool
 	dir      string
@@ -269,7 +278,13 @@ func openReadOnly(ctx context.Context, dir string, opts Options) (*Store, error)
 		releaseLock(lf)
 		return nil, fmt.Errorf("cas: open %s: %v: %w", dir, err, errNeedsRecovery)
 	}
-	s := &Store{db: db, dir: dir, lock: lf, opts: opts, cdc: &defaultCDC, readOnly: true}
+	packs, err := openPacks(dir, true)
+	if err != nil {
+		db.Close()
+		releaseLock(lf)
+		return nil, fmt.Errorf("cas: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, dir: dir, lock: lf, opts: opts, cdc: &defaultCDC, readOnly: true, packs: packs}
 	s.cond = sync.NewCond(&s.mu)
 	return s, nil
 }
@@ -292,7 +307,28 @@ func openWritable(ctx context.Context, dir string, opts Options) (*Store, error)
 		releaseLock(lf)
 		return nil, err
 	}
+	if err := upgradeFormat(dir); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// upgradeFormat marks a version 1 store as version 2 (see formatVersion).
+func upgradeFormat(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, formatFile))
+	if err != nil {
+		return fmt.Errorf("cas: open %s: %w", dir, err)
+	}
+	var h formatHeader
+	if json.Unmarshal(b, &h) == nil && h.Version == formatVersion {
+		return nil
+	}
+	hdr, _ := json.Marshal(formatHeader{Format: formatName, Version: formatVersion})
+	if err := writeFileAtomic(filepath.Join(dir, formatFile), append(hdr, '\n')); err != nil {
+		return fmt.Errorf("cas: open %s: %w", dir, err)
+	}
+	return nil
 }
 
 func checkFormat(dir string) error {
@@ -307,7 +343,7 @@ func checkFormat(dir string) error {
 	if err := json.Unmarshal(b, &h); err != nil || h.Format != formatName {
 		return fmt.Errorf("%s: %w (unrecognised %s file)", dir, ErrNotStore, formatFile)
 	}
-	if h.Version != formatVersion {
+	if h.Version != formatVersion && h.Version != formatVersionNoPacks {
 		return fmt.Errorf("%s: %w (store version %d, this rigor reads version %d)", dir, ErrNotStore, h.Version, formatVersion)
 	}
 	return nil
@@ -437,11 +473,18 @@ func openDB(ctx context.Context, dir string, lf *os.File, opts Options) (*Store,
 			return nil, fmt.Errorf("cas: open %s: %v", dir, err)
 		}
 	}
+	var packs *packSet
+	if !opts.InMemory {
+		var err error
+		if packs, err = openPacks(dir, false); err != nil {
+			return nil, fmt.Errorf("cas: open %s: %w", dir, err)
+		}
+	}
 	db, err := badger.Open(badgerOptions(path, opts.InMemory))
 	if err != nil {
 		return nil, fmt.Errorf("cas: open %s: %v", dir, err)
 	}
-	s := &Store{db: db, dir: dir, lock: lf, opts: opts, cdc: &defaultCDC}
+	s := &Store{db: db, dir: dir, lock: lf, opts: opts, cdc: &defaultCDC, packs: packs}
 	if opts.InMemory {
 		s.cdc = &memoryCDC
 	}
@@ -465,6 +508,11 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	statErr := s.flushStats()
 	s.bg.Wait()
+	var packErr error
+	if s.packs != nil {
+		// Pack bytes reach the disk before the pointers to them.
+		packErr = s.packs.close()
+	}
 	err := s.db.Close()
 	if s.codec != nil {
 		s.codec.close()
@@ -472,6 +520,9 @@ func (s *Store) Close() error {
 	releaseLock(s.lock)
 	if err != nil {
 		return fmt.Errorf("cas: close: %v", err)
+	}
+	if packErr != nil {
+		return packErr
 	}
 	return statErr
 }

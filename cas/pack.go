@@ -1,0 +1,347 @@
+package cas
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Chunk values of an on-disk store live in pack files: append-only files
+// in packs/, written with pwrite(2) by the Put workers in parallel, while
+// the chunk's Badger entry holds only a pointer (see "Pack files" in
+// doc.go). Badger's value log, which copied every value twice and wrote
+// it through a mapping whose fresh pages the kernel zero-fills first, kept
+// only one writer busy; a pack write is one copy into the page cache.
+const (
+	packDirName = "packs"
+	packExt     = ".pack"
+	// packMagic starts every pack file; the version byte follows.
+	packMagic   = "rgpk"
+	packVersion = 1
+	packHeader  = 8 // magic, version, 3 zero bytes
+	// packEntryHeader precedes each value in a pack: the chunk's sum and
+	// the value's length (uint32, little-endian), so that a pack can be
+	// read, checked and re-indexed on its own.
+	packEntryHeader = 32 + 4
+	// packTarget: a new pack is started once the current one reaches
+	// this size. Packs are mapped at this length (or their size, if
+	// larger), so that one mapping serves a pack while it grows.
+	packTarget = 64 << 20
+)
+
+// fmtPack marks a chunk entry whose value is a pointer into a pack file:
+// fmtPack, pack id:uvarint, offset:uvarint, length:uvarint. It is never a
+// stored value's format byte (those are below 0x10).
+const fmtPack byte = 0x10
+
+// packPtr locates a stored value in a pack file.
+type packPtr struct {
+	id       uint32
+	off, len int64
+}
+
+func (p packPtr) encode() []byte {
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64)
+	b = append(b, fmtPack)
+	b = binary.AppendUvarint(b, uint64(p.id))
+	b = binary.AppendUvarint(b, uint64(p.off))
+	return binary.AppendUvarint(b, uint64(p.len))
+}
+
+// decodePackPtr decodes a chunk entry value that starts with fmtPack.
+func decodePackPtr(v []byte) (packPtr, error) {
+	var vals [3]uint64
+	rest := v[1:]
+	for i := range vals {
+		x, k := binary.Uvarint(rest)
+		if k <= 0 {
+			return packPtr{}, fmt.Errorf("pack pointer: bad varint: %w", ErrDigestMismatch)
+		}
+		vals[i], rest = x, rest[k:]
+	}
+	if len(rest) != 0 || vals[0] > 1<<32-1 || vals[1] < packHeader+packEntryHeader || vals[1] > 1<<40 || vals[2] == 0 || vals[2] > 2*maxChunk {
+		return packPtr{}, fmt.Errorf("pack pointer: out of range: %w", ErrDigestMismatch)
+	}
+	return packPtr{id: uint32(vals[0]), off: int64(vals[1]), len: int64(vals[2])}, nil
+}
+
+func packName(id uint32) string { return fmt.Sprintf("%08x%s", id, packExt) }
+
+// packSet reads and appends the pack files of one store directory.
+type packSet struct {
+	dir      string
+	readOnly bool
+
+	mu     sync.Mutex
+	w      *os.File // pack being appended to; nil until the first append
+	wid    uint32
+	wsize  int64      // end of the space reserved in w
+	nextID uint32     // id of the next pack to create
+	opened []*os.File // every file written in this session, synced and closed by close
+	// syncs runs the fsync of each full pack in the background, so that
+	// little is left to write back when the store closes.
+	syncs sync.WaitGroup
+
+	mapMu sync.RWMutex
+	maps  map[uint32][]byte
+	stale [][]byte // replaced mappings, dropped by unmapAll
+}
+
+// openPacks prepares dir's packs/ directory (creating it unless readOnly).
+func openPacks(storeDir string, readOnly bool) (*packSet, error) {
+	dir := filepath.Join(storeDir, packDirName)
+	if !readOnly {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	p := &packSet{dir: dir, readOnly: readOnly, maps: make(map[uint32][]byte)}
+	ids, err := p.list()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, id := range ids {
+		p.nextID = max(p.nextID, id+1)
+	}
+	return p, nil
+}
+
+// list returns the ids of the pack files present, in order.
+func (p *packSet) list() ([]uint32, error) {
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint32
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, packExt) || len(name) != 8+len(packExt) {
+			continue
+		}
+		id, err := strconv.ParseUint(name[:8], 16, 32)
+		if err != nil {
+			continue
+		}
+		ids = append(ids, uint32(id))
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
+}
+
+// append writes val, the stored value of chunk cs, to the current pack
+// and returns where it is. Appends run concurrently: each reserves its
+// range under the lock and writes outside it. A crash leaves at most
+// bytes no pointer names, which GC reclaims.
+func (p *packSet) append(cs sum, val []byte) (packPtr, error) {
+	if p.readOnly {
+		return packPtr{}, ErrReadOnly
+	}
+	n := int64(packEntryHeader + len(val))
+	p.mu.Lock()
+	if p.w == nil || p.wsize+n > packTarget {
+		if err := p.rotate(); err != nil {
+			p.mu.Unlock()
+			return packPtr{}, err
+		}
+	}
+	f, id, off := p.w, p.wid, p.wsize
+	p.wsize += n
+	p.mu.Unlock()
+
+	var hdr [packEntryHeader]byte
+	copy(hdr[:32], cs[:])
+	binary.LittleEndian.PutUint32(hdr[32:], uint32(len(val)))
+	if _, err := f.WriteAt(hdr[:], off); err != nil {
+		return packPtr{}, fmt.Errorf("cas: pack %s: %w", packName(id), err)
+	}
+	if _, err := f.WriteAt(val, off+packEntryHeader); err != nil {
+		return packPtr{}, fmt.Errorf("cas: pack %s: %w", packName(id), err)
+	}
+	return packPtr{id: id, off: off + packEntryHeader, len: int64(len(val))}, nil
+}
+
+// rotate starts a new pack file. The caller holds p.mu.
+func (p *packSet) rotate() error {
+	id := p.nextID
+	f, err := os.OpenFile(filepath.Join(p.dir, packName(id)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("cas: new pack: %w", err)
+	}
+	hdr := make([]byte, packHeader)
+	copy(hdr, packMagic)
+	hdr[len(packMagic)] = packVersion
+	if _, err := f.WriteAt(hdr, 0); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("cas: new pack: %w", err)
+	}
+	if old := p.w; old != nil {
+		// Errors surface from the sync in close, which repeats it.
+		p.syncs.Go(func() { old.Sync() })
+	}
+	p.nextID++
+	p.w, p.wid, p.wsize = f, id, packHeader
+	p.opened = append(p.opened, f)
+	return nil
+}
+
+// seal makes the next append start a new pack (GC compacts into fresh
+// packs and must not append to one it may delete).
+func (p *packSet) seal() {
+	p.mu.Lock()
+	p.w = nil
+	p.mu.Unlock()
+}
+
+// sync flushes every pack written in this session to the disk.
+func (p *packSet) sync() error {
+	p.syncs.Wait()
+	p.mu.Lock()
+	files := append([]*os.File(nil), p.opened...)
+	p.mu.Unlock()
+	for _, f := range files {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("cas: sync %s: %w", filepath.Base(f.Name()), err)
+		}
+	}
+	return nil
+}
+
+// close syncs and closes the written files and drops every mapping.
+func (p *packSet) close() error {
+	err := p.sync()
+	p.mu.Lock()
+	for _, f := range p.opened {
+		f.Close()
+	}
+	p.opened, p.w = nil, nil
+	p.mu.Unlock()
+	p.unmapAll()
+	return err
+}
+
+// unmapAll drops the mappings of every pack. No value returned by view
+// may be in use.
+func (p *packSet) unmapAll() {
+	p.mapMu.Lock()
+	for id, m := range p.maps {
+		unmapPack(m)
+		delete(p.maps, id)
+	}
+	for _, m := range p.stale {
+		unmapPack(m)
+	}
+	p.stale = nil
+	p.mapMu.Unlock()
+}
+
+// view calls fn with the stored value ptr points at. The bytes are those
+// of the pack's mapping, valid only during fn; a pack shorter than the
+// pointer says (truncated on the disk) gives an error wrapping
+// ErrNotFound instead of a fault.
+func (p *packSet) view(ptr packPtr, fn func(v []byte) error) (err error) {
+	m, err := p.mapping(ptr.id, 0)
+	if err == nil && ptr.off+ptr.len > int64(len(m)) {
+		// Mapped before it grew this far (only where packs are read
+		// instead of mapped), or a pointer past its end.
+		m, err = p.mapping(ptr.id, ptr.off+ptr.len)
+	}
+	if err != nil {
+		return err
+	}
+	if ptr.off+ptr.len > int64(len(m)) {
+		return fmt.Errorf("pack %s: value at %d beyond the pack: %w", packName(ptr.id), ptr.off, ErrNotFound)
+	}
+	// A page of the mapping past the end of the file faults; the
+	// runtime turns that into a panic here instead of killing the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("pack %s: value at %d lies past the end of the file (truncated?): %w", packName(ptr.id), ptr.off, ErrNotFound)
+		}
+	}()
+	return fn(m[ptr.off : ptr.off+ptr.len : ptr.off+ptr.len])
+}
+
+// mapping returns the mapping of pack id, mapping it on first use, or
+// again when the mapping is shorter than need. A replaced mapping stays
+// until close: a value of it may be in use.
+func (p *packSet) mapping(id uint32, need int64) ([]byte, error) {
+	p.mapMu.RLock()
+	m, ok := p.maps[id]
+	p.mapMu.RUnlock()
+	if ok && int64(len(m)) >= need {
+		return m, nil
+	}
+	p.mapMu.Lock()
+	defer p.mapMu.Unlock()
+	if m, ok := p.maps[id]; ok && int64(len(m)) >= need {
+		return m, nil
+	}
+	f, err := os.Open(filepath.Join(p.dir, packName(id)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("pack %s: %w", packName(id), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", packName(id), err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", packName(id), err)
+	}
+	if fi.Size() < need {
+		return nil, fmt.Errorf("pack %s: %d bytes, a value ends at %d: %w", packName(id), fi.Size(), need, ErrNotFound)
+	}
+	nm, err := mapPack(f, max(fi.Size(), packTarget))
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: map: %w", packName(id), err)
+	}
+	if old, ok := p.maps[id]; ok {
+		p.stale = append(p.stale, old)
+	}
+	p.maps[id] = nm
+	return nm, nil
+}
+
+// remove deletes pack id (GC, after moving its live values). No value of
+// it may be in use.
+func (p *packSet) remove(id uint32) error {
+	p.mapMu.Lock()
+	if m, ok := p.maps[id]; ok {
+		unmapPack(m)
+		delete(p.maps, id)
+	}
+	p.mapMu.Unlock()
+	err := os.Remove(filepath.Join(p.dir, packName(id)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// size returns the disk space the packs use (allocated blocks).
+func (p *packSet) size() int64 {
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += allocated(fi)
+		}
+	}
+	return n
+}
