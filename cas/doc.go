@@ -1,7 +1,7 @@
 // Package cas is rigor's embedded content-addressed store: immutable blobs
 // and Merkle trees identified by the BLAKE3 digest of their uncompressed
-// bytes, kept in Badger, verified on the way in and on the way out, plus
-// named refs, secondary indexes and a stat cache.
+// bytes, kept in Badger and append-only pack files, verified on the way in
+// and on the way out, plus named refs, secondary indexes and a stat cache.
 //
 // [*Store] implements the role interfaces [Getter], [Putter], [Walker],
 // [Refs], [Indexer] and [StatCache]; consumers take the narrowest one.
@@ -19,17 +19,23 @@
 //
 // A store is a directory, normally ".rigor":
 //
-//	.rigor/format   {"format":"rigor-store","version":1}; written last by Init
+//	.rigor/format   {"format":"rigor-store","version":2}; written last by Init
 //	.rigor/lock     the lock file (see Concurrency)
 //	.rigor/db/      the Badger database
+//	.rigor/packs/   chunk values, in append-only pack files (see Pack files)
 //	.rigor/tmp/     scratch space, emptied by Open
+//
+// Version 1 stores (chunk values in Badger, no packs/) are read as they
+// are; the first writable open marks them version 2, so that an older
+// rigor refuses them by version instead of failing on a pack pointer.
 //
 // # Key space
 //
 // One Badger key space, split by prefix. sum is a raw 32-byte BLAKE3.
 //
 //	o/<sum>                object record
-//	c/<sum>                stored chunk value
+//	c/<sum>                pack pointer (or, in memory and in version 1
+//	                       stores, the stored chunk value itself)
 //	r/<name>               ref: the digest string it points at
 //	i/<index> 0x00 <key>   secondary index entry: the caller's value
 //	s/<path>               stat cache entry
@@ -52,11 +58,41 @@
 // # Stored values
 //
 // Every chunk value and every inline value starts with a format byte:
-// 0x00 raw bytes, 0x01 one zstd frame, 0x02 one s2 block. Readers reject
-// other bytes with [ErrUnknownFormat]. Decoding never produces more than the
-// size the object record promises (zstd's cap is the output buffer and at
-// most 4 MiB; s2's declared length is checked first), so a small damaged or
-// hostile value cannot expand into a decompression bomb.
+// 0x00 raw bytes, 0x01 one zstd frame, 0x02 one s2 block, 0x03 Huffman-coded
+// blocks (huff.go), 0x04 the top byte of each 4- or 8-byte element
+// Huffman-coded and the others raw (lanes.go). Readers reject other bytes
+// with [ErrUnknownFormat]. Decoding never produces more than the size the
+// object record promises (zstd's cap is the output buffer and at most 4 MiB;
+// s2, huff and lanes declare their length, checked first), so a small
+// damaged or hostile value cannot expand into a decompression bomb.
+//
+// # Pack files
+//
+// On disk, chunk values live in pack files, packs/<8 hex digits>.pack:
+//
+//	"rgpk" 0x01 0 0 0, then per value: chunk sum (32 bytes),
+//	length (uint32 little-endian), the stored value
+//
+// and the chunk's Badger entry holds a pointer, 0x10 pack:uvarint
+// offset:uvarint length:uvarint (0x10 is never a value's format byte).
+// Put's workers append values with pwrite(2), each reserving its range of
+// the current pack under a mutex and copying outside it, so both cores
+// write at once; the Badger transactions carry only pointers. A pack is
+// closed for appends at 64 MiB and synced in the background; Close syncs
+// every pack written before Badger closes, so pointers never reach the
+// disk before what they point at. Readers map each pack read-only, once,
+// at 64 MiB or its size: [Store.Verify] hashes raw values in place, and a
+// read past the end of a truncated pack (which faults) is turned into an
+// error wrapping [ErrNotFound] by runtime/debug.SetPanicOnFault instead of
+// killing the process. Each value is preceded by its sum and length, so a
+// pack can be checked or re-indexed on its own.
+//
+// Why: Badger's value log held every chunk before (version 1). It encodes
+// each entry into a buffer, copies it into a memory-mapped file whose fresh
+// pages the kernel zero-fills first, and one goroutine does all of it; in
+// a profile of the benchmark add that was 26% of the CPU, on one core, and
+// the add kept 1.4 of 2 cores busy. A pack write is one copy, from either
+// worker.
 //
 // # Chunking
 //
@@ -88,24 +124,32 @@
 //
 // # Compression
 //
-// A value is compressed only where it pays: the first 64 KiB of a chunk
-// (4 KiB of a value from 16 KiB to 128 KiB) is trial-compressed and the
-// value is stored raw unless that saves at least 1/8, and the whole result
-// again must save 1/8. (zstd takes as long to give up on 20 KB of random
-// bytes as to compress them: the 4 KiB sample cut the compression time of
-// 5,000 such files from 70 ms to a few.) Options.Compression
-// picks the codec, by numbers from BenchmarkCompress and BenchmarkPut
-// (1 MiB chunks, one core, shared 2-core machine, so ±20%):
+// A value is compressed only where it pays. Under the default
+// ([CompressZstd]), a chunk-sized value (over 128 KiB) has 32 KiB from its
+// middle coded four ways: zstd at its fastest level, Huffman coding alone
+// (fmtHuff), and the top-byte lane (fmtLanes) at the element width and
+// alignment that a histogram of byte positions modulo 8 points to. zstd
+// wins only if it beats the best of the others by 1/8, since it costs
+// four to eight times their CPU; the others only if they save 1/20; else
+// the value is stored raw. Smaller values keep the older rule: 4 KiB (or
+// a byte histogram) decide, and zstd must save 1/8. Measured on the
+// benchmark data (1 MiB pieces, one core of the 2-core machine):
 //
-//	numeric CSV   zstd fastest  174 MB/s  stored 43%   decode  720 MB/s
-//	              s2            426 MB/s  stored 78%   decode 1450 MB/s
-//	float32, random: both detect incompressible data at ≥ 5 GB/s
-//	Put of 64 MB CSV: zstd 200–300 MB/s, s2 375–385 MB/s
+//	numeric CSV   zstd fastest  104–180 MB/s  stored 45%
+//	              huff0 (4X)    670–825 MB/s  stored 47%   decode ~950 MB/s
+//	              s2                  521 MB/s  stored 85%
+//	float32 N(0,1) zstd / s2: incompressible (stored raw, detected at ≥ 4 GB/s)
+//	              huff0               770 MB/s  stored 92%
+//	              lanes (width 4)    1660 MB/s  stored 83%   decode ~2500 MB/s
 //
-// zstd is the default ([CompressZstd]): it stores numeric text in a little
-// over half the space of s2, and Put stays near 300 MB/s on such data;
-// [CompressS2] is the fast mode, for ingest-bound sweeps that accept the
-// larger store. One encoder and decoder pair serve each Store.
+// Numeric text and float arrays owe their redundancy to skewed byte
+// frequencies, not to repeats, which zstd spends its time looking for;
+// logs, JSON and code are full of repeats, and zstd keeps them (a JSON log
+// stores at under 1%). On the issue-2 benchmark tree this made the store
+// 12% smaller than restic's instead of the same size, and the add 20–30%
+// faster. [CompressS2] remains as a fast mode and [CompressNone] stores
+// everything raw. One zstd encoder and decoder pair serve each Store;
+// huff0 state is pooled.
 //
 // # Put
 //
@@ -113,16 +157,18 @@
 // committed in one transaction. Otherwise a pipeline runs: the caller's
 // goroutine reads and cuts chunks into pooled 4 MiB buffers, one goroutine
 // hashes the whole stream in order, Options.Concurrency workers hash each
-// chunk, skip those already stored and compress the rest, and one writer
-// batches new chunks into Badger transactions committed asynchronously. At
+// chunk, skip those already stored, compress the rest and append them to a
+// pack, and one writer batches the pointers into Badger transactions
+// committed asynchronously. At
 // most Concurrency+2 chunks are in flight, so memory is bounded whatever
 // the size (a 200 MB Put peaks near 160 MiB of heap, Badger's memtables and
 // caches included; 2×Concurrency+4 chunks, as before, bought no speed on 2
 // cores and cost 100 MiB of heap when ingest ran four Puts at once). The object record is committed last, after every chunk
 // transaction completed, and only if the content matched PutOptions: a
 // crash or a mismatch leaves at most orphan chunks, which GC collects.
-// Chunk values go to Badger's value log (ValueThreshold 1 KiB); the LSM
-// tree holds keys, small records and value pointers.
+// Chunk values go to pack files (in memory: Badger); Badger's value log
+// (ValueThreshold 1 KiB) holds inline records, its LSM tree the keys,
+// small records and pointers.
 //
 // Measured with BenchmarkPut on the 2-core machine (64 MB, warm cache):
 // random 840 MB/s, float32 arrays 1000 MB/s, CSV 200–300 MB/s (zstd),
@@ -130,6 +176,11 @@
 // BenchmarkOpenRead 500 MB/s (CSV, zstd) to 1.3 GB/s (random).
 //
 // # Resident memory
+//
+// (Since chunk values moved to pack files, written with pwrite(2), this
+// applies to what Badger's value log still takes: inline records over 1
+// KiB, and version 1 stores. Pack reads map files read-only and shared:
+// their pages are page cache, reclaimable.)
 //
 // Badger writes values through a shared memory mapping of its value log
 // and keeps every value log file mapped until Close, so every byte a Put
@@ -244,9 +295,11 @@
 //
 // Writes are not fsynced (SyncWrites off): a process crash loses nothing
 // the kernel has, and Badger replays its write-ahead log on the next Open,
-// discarding torn transactions. Since the record of an object is committed
-// after its chunks, a SIGKILL at any point leaves a store that opens and
-// checks clean, at worst with orphan chunks. A power loss may lose the last
+// discarding torn transactions. A chunk's pointer is committed after its
+// pack write returned, and the record of an object after its chunks, so a
+// SIGKILL at any point leaves a store that opens and checks clean, at
+// worst with orphan chunks and pack bytes no pointer names (GC reclaims
+// both). A power loss may lose the last
 // writes. Open also removes the empty value log and memtable files a kill
 // can leave between Badger creating a file and writing its header.
 //
@@ -265,7 +318,12 @@
 // their keys, so GC waits (up to 30 s) until no other call of this process
 // is in flight, holds new calls, closes Badger (which flushes the memtable
 // and compacts level 0) and reopens it, flattens the LSM tree and rewrites
-// value log files until none is 30% garbage. (TestGCReclaimsDisk: 44.6 MB
-// on disk → 0.7 MB after deleting 48 MB of chunks.) GC refuses to delete
-// anything if a reachable tree cannot be read.
+// value log files until none is 30% garbage. Pack files are compacted in
+// the same pause: a pack no pointer names is removed, a pack more than
+// half garbage has its live values appended to a new pack, their pointers
+// moved in one batch after the new pack is synced, and is then removed (a
+// crash in between leaves a pack nothing names, removed by the next GC).
+// (TestGCReclaimsDisk: 45 MB on disk → 1.1 MB after deleting 48 MB of
+// chunks; TestGCCompactsPacks.) GC refuses to delete anything if a
+// reachable tree cannot be read.
 package cas

@@ -126,13 +126,19 @@ func gather(lane, rest, p []byte, stride int) {
 		for ; i+8 <= n; i += 8 {
 			src := p[4*i : 4*i+32 : 4*i+32]
 			out := rest[3*i : 3*i+26 : 3*i+26]
-			var top uint64
-			for k := range 4 {
-				w := binary.LittleEndian.Uint64(src[8*k:])
-				top |= (w>>24&0xff | w>>48&0xff00) << (16 * k)
-				binary.LittleEndian.PutUint64(out[6*k:], w&0xffffff|w>>8&0xffffff000000)
-			}
-			binary.LittleEndian.PutUint64(lane[i:], top)
+			w0 := binary.LittleEndian.Uint64(src[0:])
+			w1 := binary.LittleEndian.Uint64(src[8:])
+			w2 := binary.LittleEndian.Uint64(src[16:])
+			w3 := binary.LittleEndian.Uint64(src[24:])
+			binary.LittleEndian.PutUint64(out[0:], w0&0xffffff|w0>>8&0xffffff000000)
+			binary.LittleEndian.PutUint64(out[6:], w1&0xffffff|w1>>8&0xffffff000000)
+			binary.LittleEndian.PutUint64(out[12:], w2&0xffffff|w2>>8&0xffffff000000)
+			binary.LittleEndian.PutUint64(out[18:], w3&0xffffff|w3>>8&0xffffff000000)
+			top := (w0>>24&0xff | w0>>48&0xff00) |
+				(w1>>24&0xff|w1>>48&0xff00)<<16 |
+				(w2>>24&0xff|w2>>48&0xff00)<<32 |
+				(w3>>24&0xff|w3>>48&0xff00)<<48
+			binary.LittleEndian.PutUint64(lane[i:i+8], top)
 		}
 		for ; i < n; i++ {
 			w := binary.LittleEndian.Uint32(p[4*i:])
@@ -209,13 +215,15 @@ func decodeLanes(dst, payload []byte, size int) ([]byte, error) {
 		for ; i+9 <= n; i += 8 {
 			src := rest[3*i : 3*i+26 : 3*i+26]
 			out := dst[4*i : 4*i+32 : 4*i+32]
-			top := binary.LittleEndian.Uint64(lane[i:])
-			for k := range 4 {
-				r := binary.LittleEndian.Uint64(src[6*k:])
-				t := top >> (16 * k)
-				w := r&0xffffff | (r&0xffffff000000)<<8 | (t&0xff)<<24 | (t>>8&0xff)<<56
-				binary.LittleEndian.PutUint64(out[8*k:], w)
-			}
+			top := binary.LittleEndian.Uint64(lane[i : i+8])
+			r0 := binary.LittleEndian.Uint64(src[0:])
+			r1 := binary.LittleEndian.Uint64(src[6:])
+			r2 := binary.LittleEndian.Uint64(src[12:])
+			r3 := binary.LittleEndian.Uint64(src[18:])
+			binary.LittleEndian.PutUint64(out[0:], r0&0xffffff|(r0&0xffffff000000)<<8|(top&0xff)<<24|(top>>8&0xff)<<56)
+			binary.LittleEndian.PutUint64(out[8:], r1&0xffffff|(r1&0xffffff000000)<<8|(top>>16&0xff)<<24|(top>>24&0xff)<<56)
+			binary.LittleEndian.PutUint64(out[16:], r2&0xffffff|(r2&0xffffff000000)<<8|(top>>32&0xff)<<24|(top>>40&0xff)<<56)
+			binary.LittleEndian.PutUint64(out[24:], r3&0xffffff|(r3&0xffffff000000)<<8|(top>>48&0xff)<<24|(top>>56)<<56)
 		}
 		for ; i+1 < n; i++ {
 			w := binary.LittleEndian.Uint32(rest[3*i:])&0xffffff | uint32(lane[i])<<24

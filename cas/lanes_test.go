@@ -170,3 +170,31 @@ func TestCompressChoiceUnaligned(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkLanes(b *testing.B) {
+	p := huffInputs()["floats"][:256<<10]
+	enc := encodeLanes(nil, p, 4, 0)
+	b.Run("gather", func(b *testing.B) {
+		lane, rest := make([]byte, len(p)/4), make([]byte, len(p)+8)
+		b.SetBytes(int64(len(p)))
+		for b.Loop() {
+			gather(lane, rest, p, 4)
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		dst := make([]byte, 0, len(p)+64)
+		b.SetBytes(int64(len(p)))
+		for b.Loop() {
+			encodeLanes(dst[:0], p, 4, 0)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		dst := make([]byte, 0, len(p))
+		b.SetBytes(int64(len(p)))
+		for b.Loop() {
+			if _, err := decodeLanes(dst, enc, len(p)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
