@@ -3,6 +3,7 @@ package cas
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -20,12 +21,13 @@ import (
 //
 // Layout after the format byte:
 //
-//	stride:byte  skip:byte  size:uvarint  lanelen:uint32  lane:lanelen bytes  rest
+//	stride:byte  skip:byte  size:uvarint  rest  lane
 //
-// (lanelen little-endian) where lane is an fmtHuff payload (without its format byte) of the
-// top bytes of the elements, which start after the first skip bytes (<
-// stride), and rest holds those skip bytes, then the other stride-1 bytes
-// of each element, then the bytes of an incomplete last element.
+// where rest holds the first skip bytes (skip < stride, where the
+// elements start), then the other stride-1 bytes of each element, then the
+// bytes of an incomplete last element; and lane, to the end, is an fmtHuff
+// payload (without its format byte) of the elements' top bytes. rest's
+// length follows from size, stride and skip.
 
 // laneBufs hold the top-byte lane while it is gathered or decoded.
 var laneBufs = sync.Pool{New: func() any { b := make([]byte, 0, maxChunk/4+8); return &b }}
@@ -46,20 +48,11 @@ func encodeLanes(dst, p []byte, stride, skip int) []byte {
 	dst = append(dst, byte(stride), byte(skip))
 	dst = binary.AppendUvarint(dst, uint64(len(p)))
 	restLen := skip + n*(stride-1) + len(body)%stride
-	rb := laneBufs.Get().(*[]byte)
-	defer laneBufs.Put(rb)
-	if cap(*rb) < restLen+8 {
-		*rb = make([]byte, 0, restLen+8)
-	}
-	rest := (*rb)[:restLen+8] // +8: gather writes whole words
-	copy(rest, p[:skip])
-	gather(lane, rest[skip:], body, stride)
-	// The lane is coded in place after its length, patched in after.
-	at := len(dst)
-	dst = append(dst, 0, 0, 0, 0)
-	dst = encodeHuff(dst, lane)
-	binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
-	return append(dst, rest[:restLen]...)
+	start := len(dst)
+	dst = slices.Grow(dst, restLen+8)[:start+restLen+8] // +8: gather writes whole words
+	copy(dst[start:], p[:skip])
+	gather(lane, dst[start+skip:], body, stride)
+	return encodeHuff(dst[:start+restLen], lane)
 }
 
 // laneGuess returns the element width and skip fmtLanes should try for
@@ -177,18 +170,11 @@ func decodeLanes(dst, payload []byte, size int) ([]byte, error) {
 		return bad(fmt.Sprintf("declared size does not match %d", size))
 	}
 	in = in[k:]
-	if len(in) < 4 {
-		return bad("lane length")
-	}
-	ln := uint64(binary.LittleEndian.Uint32(in))
-	in = in[4:]
-	if ln > uint64(len(in)) {
-		return bad("lane length")
-	}
+
 	skip = min(skip, size)
 	n := (size - skip) / stride
 	restLen := skip + n*(stride-1) + (size-skip)%stride
-	if uint64(len(in))-ln != uint64(restLen) {
+	if len(in) < restLen {
 		return bad("rest length")
 	}
 	lb := laneBufs.Get().(*[]byte)
@@ -196,11 +182,11 @@ func decodeLanes(dst, payload []byte, size int) ([]byte, error) {
 	if cap(*lb) < n {
 		*lb = make([]byte, 0, n)
 	}
-	lane, err := decodeHuff((*lb)[:0:n], in[:ln], n)
+	lane, err := decodeHuff((*lb)[:0:n], in[restLen:], n)
 	if err != nil {
 		return nil, err
 	}
-	rest := in[ln:]
+	rest := in[:restLen]
 	dst = dst[:size]
 	copy(dst, rest[:skip])
 	rest = rest[skip:]

@@ -118,23 +118,70 @@ func (s *Store) putInline(ctx context.Context, c *codec, data []byte, kind Kind,
 	if err := ctx.Err(); err != nil {
 		return Info{}, err
 	}
+	if s.packs != nil && len(data) >= packSmall {
+		return s.putPackedSmall(c, sm, data, kind)
+	}
 	rec := &record{kind: kind, size: int64(len(data)), created: time.Now(), inline: c.encode(data)}
-	info, err := s.commitObject(c, sm, rec)
+	info, err := s.commitObject(c, sm, rec, nil)
 	if err == nil && len(rec.inline) >= valueThreshold {
 		s.noteWritten(len(rec.inline))
 	}
 	return info, err
 }
 
+// packSmall: content from this size up to a chunk's minimum is stored as
+// one chunk in a pack (its chunk sum is the object's digest, hashed once)
+// instead of inline in its record, keeping Badger's value log, with its
+// single writer and its zero-filled mapped pages, out of an add of many
+// small files. Smaller content stays inline.
+const packSmall = 4 << 10
+
+// putPackedSmall stores data, whose BLAKE3 is sm, as an object of one
+// chunk: the value goes to a pack unless the chunk is stored already, and
+// the chunk's pointer is committed with the record.
+func (s *Store) putPackedSmall(c *codec, sm sum, data []byte, kind Kind) (Info, error) {
+	var ptr []byte
+	ok, err := s.hasKey(chunkKey(sm))
+	if err != nil {
+		return Info{}, err
+	}
+	if !ok {
+		val := c.encode(data)
+		if err := s.checkSpace(len(val)); err != nil {
+			return Info{}, fmt.Errorf("cas: put: %w", err)
+		}
+		p, err := s.packs.append(sm, val)
+		if err != nil {
+			return Info{}, fmt.Errorf("cas: put: %w", err)
+		}
+		ptr = p.encode()
+	}
+	rec := &record{kind: kind, size: int64(len(data)), created: time.Now(), chunked: true,
+		chunks: []chunkRef{{sum: sm, size: int64(len(data))}}}
+	return s.commitObject(c, sm, rec, ptr)
+}
+
 // commitObject writes the record of object sm unless an equivalent, recent
 // and intact record is already there. It returns the stored object's Info.
-func (s *Store) commitObject(c *codec, sm sum, rec *record) (Info, error) {
+// A non-nil chunkPtr is the pack pointer of the object's one chunk, whose
+// sum is sm, set in the same transaction unless the chunk is there.
+func (s *Store) commitObject(c *codec, sm sum, rec *record, chunkPtr []byte) (Info, error) {
 	if err := s.checkSpace(len(rec.inline)); err != nil {
 		return Info{}, fmt.Errorf("cas: put: %w", err)
 	}
 	key := objectKey(sm)
 	for {
 		err := s.db.Update(func(txn *badger.Txn) error {
+			if chunkPtr != nil {
+				switch _, err := txn.Get(chunkKey(sm)); {
+				case errors.Is(err, badger.ErrKeyNotFound):
+					if err := txn.Set(chunkKey(sm), chunkPtr); err != nil {
+						return err
+					}
+				case err != nil:
+					return err
+				}
+			}
 			item, err := txn.Get(key)
 			switch {
 			case errors.Is(err, badger.ErrKeyNotFound):
@@ -424,7 +471,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 	}
 	st.chunks = len(chunks)
 	rec := &record{kind: kind, size: total, created: time.Now(), chunked: true, chunks: chunks}
-	info, err := s.commitObject(c, sm, rec)
+	info, err := s.commitObject(c, sm, rec, nil)
 	return info, st, err
 }
 
