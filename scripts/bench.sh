@@ -32,35 +32,54 @@ DATA_FILES=$(find "$DATA" -type f ! -name '.complete-*' | wc -l)
 # Warm the page cache so that every tool reads from memory alike.
 find "$DATA" -type f -print0 | xargs -0 cat >/dev/null
 
-# measure NAME CMD...: runs CMD, records wall seconds and peak RSS (KiB).
-declare -A WALL RSS CPUS
+# measure NAME CMD...: runs CMD, adds its wall seconds, CPU seconds and
+# peak RSS (KiB) to NAME's samples.
+declare -A WALLS CPUSS RSSS WALL RSS CPUS RANGE
 measure() {
 	local name=$1; shift
 	if ! /usr/bin/time -f '%e %M %U %S' -o "$WORK/$name.time" "$@" >/dev/null 2>"$WORK/$name.err"; then
 		echo "bench: $name failed:" >&2; cat "$WORK/$name.err" >&2; exit 1
 	fi
-	local e m u s
+	local e m u s c
 	read -r e m u s < <(tail -1 "$WORK/$name.time")
-	WALL[$name]=$e
-	RSS[$name]=$m
-	CPUS[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
-	printf 'bench: %-18s %8.2f s  %6.2f s CPU  %7d KiB peak\n' "$name" "$e" "${CPUS[$name]}" "$m" >&2
+	c=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	WALLS[$name]+=" $e"; CPUSS[$name]+=" $c"; RSSS[$name]+=" $m"
+	printf 'bench: %-18s %8.2f s  %6.2f s CPU  %7d KiB peak\n' "$name" "$e" "$c" "$m" >&2
 }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maxof() { tr ' ' '\n' | grep . | sort -g | tail -1; }
+span() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f–%.2f", lo, hi }'; }
 
-rm -rf "$WORK/rigor" "$WORK/git" "$WORK/restic" "$WORK/restic-cache"
+# RUNS rounds, each with fresh stores: rigor, b3sum and restic take turns
+# in every round, so load changes on the shared machine hit them alike; the
+# tables report medians (and the range). git, 10-20 times slower than any
+# of them, runs once.
+RUNS=${RUNS:-3}
 LOAD=$(cut -d' ' -f1 /proc/loadavg)
-"$RIGOR" init "$WORK/rigor" -q
-measure rigor_add_first  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
-measure rigor_add_again  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
-measure b3sum            bash -c "find '$DATA' -type f -print0 | xargs -0 b3sum >/dev/null"
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$WORK/restic-cache
+for round in $(seq "$RUNS"); do
+	rm -rf "$WORK/rigor" "$WORK/restic" "$WORK/restic-cache"
+	sync
+	"$RIGOR" init "$WORK/rigor" -q
+	measure rigor_add_first  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
+	measure rigor_add_again  "$RIGOR" --store "$WORK/rigor/.rigor" -q add "$DATA"
+	measure b3sum            bash -c "find '$DATA' -type f -print0 | xargs -0 b3sum >/dev/null"
+	restic init -q --repo "$WORK/restic" >/dev/null
+	sync
+	measure restic_first     restic -q --repo "$WORK/restic" backup "$DATA"
+	measure restic_again     restic -q --repo "$WORK/restic" backup "$DATA"
+done
+rm -rf "$WORK/git"
 mkdir -p "$WORK/git"
 git init -q --bare "$WORK/git/repo.git"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 measure git_add_commit   bash -c "GIT_DIR='$WORK/git/repo.git' GIT_WORK_TREE='$DATA' git add -A && GIT_DIR='$WORK/git/repo.git' GIT_WORK_TREE='$DATA' git commit -qm bench"
-export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$WORK/restic-cache
-restic init -q --repo "$WORK/restic" >/dev/null
-measure restic_first     restic -q --repo "$WORK/restic" backup "$DATA"
-measure restic_again     restic -q --repo "$WORK/restic" backup "$DATA"
+for name in "${!WALLS[@]}"; do
+	WALL[$name]=$(echo "${WALLS[$name]}" | median)
+	CPUS[$name]=$(echo "${CPUSS[$name]}" | median)
+	RSS[$name]=$(echo "${RSSS[$name]}" | maxof)
+	RANGE[$name]=$(echo "${WALLS[$name]}" | span)
+done
 
 SZ_RIGOR=$(du -sb "$WORK/rigor/.rigor" | cut -f1)
 SZ_RESTIC=$(du -sb "$WORK/restic" | cut -f1)
@@ -90,16 +109,16 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 NCPU=$(nproc)
 TABLE=$(cat <<TBL
 Data: $(mb "$DATA_BYTES") MiB in $DATA_FILES files (scale $SCALE), warm page cache. Machine: $CPU, $NCPU cores, load average $LOAD at the start (the machine is shared: compare ratios within one run). $(date -u +%Y-%m-%d).
-Command: \`make bench\` (scripts/bench.sh). restic $(restic version | cut -d' ' -f2), git $(git --version | cut -d' ' -f3), b3sum $(b3sum --version | cut -d' ' -f2).
+Command: \`make bench\` (scripts/bench.sh): $RUNS rounds with fresh stores, rigor, b3sum and restic in turn in each; git once. restic $(restic version | cut -d' ' -f2), git $(git --version | cut -d' ' -f3), b3sum $(b3sum --version | cut -d' ' -f2).
 
-| step | wall s | CPU s | MiB/s | peak RSS MiB | ratio (peer / rigor) |
-|---|---:|---:|---:|---:|---|
-| rigor add (first) | ${WALL[rigor_add_first]} | ${CPUS[rigor_add_first]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_first]}") | $((RSS[rigor_add_first]/1024)) | restic first / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[restic_first]}")x (target ≥ 4x; CPU time $(ratio "${CPUS[rigor_add_first]}" "${CPUS[restic_first]}")x); git / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[git_add_commit]}")x (target ≥ 15x) |
-| rigor add (unchanged) | ${WALL[rigor_add_again]} | ${CPUS[rigor_add_again]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_again]}") | $((RSS[rigor_add_again]/1024)) | restic second / rigor = $(ratio "${WALL[rigor_add_again]}" "${WALL[restic_again]}")x (target ≥ 4x) |
-| b3sum (hash only) | ${WALL[b3sum]} | ${CPUS[b3sum]} | $(mbps "$DATA_BYTES" "${WALL[b3sum]}") | $((RSS[b3sum]/1024)) | b3sum / rigor first = $(ratio "${WALL[rigor_add_first]}" "${WALL[b3sum]}")x |
-| git add -A && commit | ${WALL[git_add_commit]} | ${CPUS[git_add_commit]} | $(mbps "$DATA_BYTES" "${WALL[git_add_commit]}") | $((RSS[git_add_commit]/1024)) | |
-| restic backup (first) | ${WALL[restic_first]} | ${CPUS[restic_first]} | $(mbps "$DATA_BYTES" "${WALL[restic_first]}") | $((RSS[restic_first]/1024)) | |
-| restic backup (second) | ${WALL[restic_again]} | ${CPUS[restic_again]} | $(mbps "$DATA_BYTES" "${WALL[restic_again]}") | $((RSS[restic_again]/1024)) | |
+| step | wall s (median) | range | CPU s | MiB/s | peak RSS MiB | ratio (peer / rigor, medians) |
+|---|---:|---:|---:|---:|---:|---|
+| rigor add (first) | ${WALL[rigor_add_first]} | ${RANGE[rigor_add_first]} | ${CPUS[rigor_add_first]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_first]}") | $((RSS[rigor_add_first]/1024)) | restic first / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[restic_first]}")x (target ≥ 4x; CPU time $(ratio "${CPUS[rigor_add_first]}" "${CPUS[restic_first]}")x); git / rigor = $(ratio "${WALL[rigor_add_first]}" "${WALL[git_add_commit]}")x (target ≥ 15x) |
+| rigor add (unchanged) | ${WALL[rigor_add_again]} | ${RANGE[rigor_add_again]} | ${CPUS[rigor_add_again]} | $(mbps "$DATA_BYTES" "${WALL[rigor_add_again]}") | $((RSS[rigor_add_again]/1024)) | restic second / rigor = $(ratio "${WALL[rigor_add_again]}" "${WALL[restic_again]}")x (target ≥ 4x) |
+| b3sum (hash only) | ${WALL[b3sum]} | ${RANGE[b3sum]} | ${CPUS[b3sum]} | $(mbps "$DATA_BYTES" "${WALL[b3sum]}") | $((RSS[b3sum]/1024)) | b3sum / rigor first = $(ratio "${WALL[rigor_add_first]}" "${WALL[b3sum]}")x |
+| git add -A && commit | ${WALL[git_add_commit]} | ${RANGE[git_add_commit]} | ${CPUS[git_add_commit]} | $(mbps "$DATA_BYTES" "${WALL[git_add_commit]}") | $((RSS[git_add_commit]/1024)) | |
+| restic backup (first) | ${WALL[restic_first]} | ${RANGE[restic_first]} | ${CPUS[restic_first]} | $(mbps "$DATA_BYTES" "${WALL[restic_first]}") | $((RSS[restic_first]/1024)) | |
+| restic backup (second) | ${WALL[restic_again]} | ${RANGE[restic_again]} | ${CPUS[restic_again]} | $(mbps "$DATA_BYTES" "${WALL[restic_again]}") | $((RSS[restic_again]/1024)) | |
 
 | store | bytes (du -sb) | size MiB | vs restic | on disk (du -s) |
 |---|---:|---:|---:|---:|

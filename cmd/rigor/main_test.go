@@ -38,6 +38,7 @@ func TestScripts(t *testing.T) {
 			"envstdout": cmdEnvStdout,
 			"damage":    cmdDamage,
 			"mkfile":    cmdMkfile,
+			"waitpacks": cmdWaitPacks,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 1 {
 					ts.Fatalf("usage: sleep DURATION")
@@ -136,4 +137,33 @@ func cmdMkfile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(os.MkdirAll(filepath.Dir(ts.MkAbs(args[0])), 0o755))
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
+}
+
+// cmdWaitPacks is the script command "waitpacks STORE BYTES": it waits (up
+// to a minute) until the pack files of STORE hold at least BYTES bytes, so
+// that a script can kill a command in the middle of its writes instead of
+// after a guessed delay.
+func cmdWaitPacks(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitpacks STORE BYTES")
+	}
+	want, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var have int64
+		packs, _ := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), "packs", "*.pack"))
+		for _, p := range packs {
+			if fi, err := os.Stat(p); err == nil {
+				have += fi.Size()
+			}
+		}
+		if have >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitpacks: %d bytes in packs after a minute, want %d", have, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
