@@ -225,7 +225,8 @@
 // for callers that trust nothing before the final Read (verification, a
 // server holding back the end of a response); damage is then found at the
 // end and the chunks re-checked to name it. [Store.Verify] checks an object
-// without handing its bytes out, hashing raw chunks where Badger keeps them.
+// without handing its bytes out, hashing raw chunks where they are stored
+// (in a pack's read-only mapping, or in Badger's).
 // [Store.Fsck] re-hashes every object
 // and chunk and reports each [Problem] with the refs that reach it.
 // Re-putting content whose inline record is damaged repairs it.

@@ -427,7 +427,7 @@ type Verifier interface {
 
 // Verify re-hashes object d from its stored bytes and checks them against
 // d, handing no bytes out: the cheapest full check of an object. Raw chunks
-// are hashed where Badger keeps them, without a copy; compressed ones are
+// are hashed where they are stored (a pack's mapping), without a copy; compressed ones are
 // decoded into one reused buffer. Each byte is hashed once (the whole
 // content); on a mismatch the chunks are checked one by one to name the
 // damaged one. The errors are those of a reader from [Store.Open]

@@ -130,7 +130,7 @@ rows = [
 rows += [
     "",
     "Reading the figures. `verify --deep` checks each blob with cas.Store.Verify, two blobs at a time, largest first: "
-    "one BLAKE3 pass over the whole content (raw chunks hashed in place in Badger's memory mapping, no copy), the chunks "
+    "one BLAKE3 pass over the whole content (raw chunks hashed in place in the pack file's read-only mapping, no copy), the chunks "
     "re-checked one by one only to name a damaged one. The manifest's SHA-256 sums come from the index ingest filled from "
     "the same bytes (`--sha256` recomputes them: SHA-256 runs at about a third of BLAKE3's speed here). b3sum hashes with "
     "AVX-512 and memory-mapped files on both cores; zeebo/blake3 uses AVX2, so the Go BLAKE3 row (the same files, two at "

@@ -15,10 +15,11 @@ func newGcCmd(g *globalOptions) *cobra.Command {
 	var dryRun bool
 	c := &cobra.Command{
 		Use:   "gc",
-		Short: "Delete what no ref reaches and reclaim Badger's value log",
+		Short: "Delete what no ref reaches and reclaim its disk space (pack files, Badger's value log)",
 		Long: `Delete every object no ref reaches (runs are refs; so are names set with
-'rigor ref set'), then the chunks no object uses, and reclaim the space in
-Badger's value log. Objects stored less than --grace ago survive even when
+rigor ref set'), then the chunks no object uses, and reclaim their space:
+pack files left with no live chunk are removed, packs more than half garbage
+are rewritten, and Badger's value log is compacted. Objects stored less than --grace ago survive even when
 unreachable, so a concurrent 'rigor add' or 'rigor run' that has not named its
 result yet loses nothing; --grace 0 collects everything unreachable now.`,
 		Args: cobra.NoArgs,
@@ -49,6 +50,7 @@ func runGc(ctx context.Context, g *globalOptions, opts cas.GCOptions) error {
 			"dry_run": opts.DryRun, "objects_kept": rep.ObjectsKept, "objects_deleted": rep.ObjectsDeleted,
 			"chunks_kept": rep.ChunksKept, "chunks_deleted": rep.ChunksDeleted, "bytes_deleted": rep.BytesDeleted,
 			"disk_before": rep.DiskBefore, "disk_after": rep.DiskAfter,
+			"packs_deleted": rep.PacksDeleted, "packs_rewritten": rep.PacksRewritten,
 		})
 	}
 	if !g.quiet {
