@@ -260,6 +260,9 @@ func (p *packSet) view(ptr packPtr, fn func(v []byte) error) (err error) {
 	if ptr.off+ptr.len > int64(len(m)) {
 		return fmt.Errorf("pack %s: value at %d beyond the pack: %w", packName(ptr.id), ptr.off, ErrNotFound)
 	}
+	if ptr.len >= 64<<10 {
+		willNeed(m, ptr.off, ptr.len)
+	}
 	// A page of the mapping past the end of the file faults; the
 	// runtime turns that into a panic here instead of killing the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
