@@ -82,13 +82,21 @@ func TestHuffRoundTrip(t *testing.T) {
 // of a small huff value either decodes to exactly the size asked for or
 // fails with ErrDigestMismatch; none panics or writes past the size.
 func TestHuffDamaged(t *testing.T) {
+	p := huffInputs()["csv"][:huffBlock+5000]
+	damageSweep(t, p, append([]byte{fmtHuff}, encodeHuff(nil, p)...))
+}
+
+// damageSweep decodes stored value v of content p cut at many lengths,
+// with a trailing byte, and with one byte flipped at many positions: each
+// must decode to exactly len(p) bytes or fail with ErrDigestMismatch,
+// never panicking or writing past len(p).
+func damageSweep(t *testing.T, p, v []byte) {
+	t.Helper()
 	c, err := newCodec(1, CompressZstd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.close()
-	p := huffInputs()["csv"][:huffBlock+5000]
-	v := append([]byte{fmtHuff}, encodeHuff(nil, p)...)
 	check := func(what string, v []byte) {
 		dst := make([]byte, 0, len(p)+64)
 		got, err := c.decode(dst, v, len(p))
@@ -111,6 +119,22 @@ func TestHuffDamaged(t *testing.T) {
 		w[i] ^= 0x5a
 		check("flip at "+strconv.Itoa(i), w)
 	}
+}
+
+// fuzzDecode checks one fuzz input of format f: it decodes to exactly size
+// bytes or fails with ErrDigestMismatch, and returns what it decoded.
+func fuzzDecode(t *testing.T, c *codec, f byte, payload []byte, size int) ([]byte, bool) {
+	got, err := c.decode(nil, append([]byte{f}, payload...), size)
+	if err != nil {
+		if !errors.Is(err, ErrDigestMismatch) {
+			t.Fatalf("error %v does not wrap ErrDigestMismatch", err)
+		}
+		return nil, false
+	}
+	if len(got) != size {
+		t.Fatalf("decoded %d bytes, want %d", len(got), size)
+	}
+	return got, true
 }
 
 // TestCompressChoice: the default compression picks huff for numeric text
@@ -170,16 +194,9 @@ func FuzzDecodeHuff(f *testing.F) {
 		if size < 0 || size > 1<<20 {
 			return
 		}
-		v := append([]byte{fmtHuff}, payload...)
-		got, err := c.decode(nil, v, size)
-		if err != nil {
-			if !errors.Is(err, ErrDigestMismatch) {
-				t.Fatalf("error %v does not wrap ErrDigestMismatch", err)
-			}
+		got, ok := fuzzDecode(t, c, fmtHuff, payload, size)
+		if !ok {
 			return
-		}
-		if len(got) != size {
-			t.Fatalf("decoded %d bytes, want %d", len(got), size)
 		}
 		// What decodes re-encodes to a value that decodes the same.
 		again, err := c.decode(nil, append([]byte{fmtHuff}, encodeHuff(nil, got)...), size)

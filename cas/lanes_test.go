@@ -68,35 +68,8 @@ func TestLanesRoundTrip(t *testing.T) {
 // TestLanesDamaged: truncations and flipped bytes decode to exactly the
 // size asked for or fail with ErrDigestMismatch, never writing past it.
 func TestLanesDamaged(t *testing.T) {
-	c, err := newCodec(1, CompressZstd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.close()
 	p := huffInputs()["floats"][:40003]
-	v := append([]byte{fmtLanes}, encodeLanes(nil, p, 4, 1)...)
-	check := func(what string, v []byte) {
-		dst := make([]byte, 0, len(p)+64)
-		got, err := c.decode(dst, v, len(p))
-		switch {
-		case err == nil && len(got) != len(p):
-			t.Fatalf("%s: decoded %d bytes without an error, want %d", what, len(got), len(p))
-		case err != nil && !errors.Is(err, ErrDigestMismatch):
-			t.Fatalf("%s: %v, want ErrDigestMismatch", what, err)
-		}
-		if dst[:cap(dst)][len(p)] != 0 {
-			t.Fatalf("%s: wrote past the size", what)
-		}
-	}
-	for n := 1; n < len(v); n += 1 + n/64 {
-		check("truncated to "+strconv.Itoa(n), v[:n])
-	}
-	check("trailing byte", append(append([]byte{}, v...), 0))
-	for i := 1; i < 64 && i < len(v); i++ {
-		w := append([]byte{}, v...)
-		w[i] ^= 0x5a
-		check("flip at "+strconv.Itoa(i), w)
-	}
+	damageSweep(t, p, append([]byte{fmtLanes}, encodeLanes(nil, p, 4, 1)...))
 }
 
 // FuzzDecodeLanes: arbitrary lanes payloads never panic, never decode to
@@ -114,16 +87,7 @@ func FuzzDecodeLanes(f *testing.F) {
 		if size < 0 || size > 1<<20 {
 			return
 		}
-		got, err := c.decode(nil, append([]byte{fmtLanes}, payload...), size)
-		if err != nil {
-			if !errors.Is(err, ErrDigestMismatch) {
-				t.Fatalf("error %v does not wrap ErrDigestMismatch", err)
-			}
-			return
-		}
-		if len(got) != size {
-			t.Fatalf("decoded %d bytes, want %d", len(got), size)
-		}
+		fuzzDecode(t, c, fmtLanes, payload, size)
 	})
 }
 
