@@ -31,11 +31,12 @@ const (
 	// the value's length (uint32, little-endian), so that a pack can be
 	// read, checked and re-indexed on its own.
 	packEntryHeader = 32 + 4
-	// packTarget: a new pack is started once the current one reaches
-	// this size. Packs are mapped at this length (or their size, if
-	// larger), so that one mapping serves a pack while it grows.
-	packTarget = 64 << 20
 )
+
+// packTarget: a new pack is started once the current one reaches this
+// size. Packs are mapped at this length (or their size, if larger), so
+// that one mapping serves a pack while it grows. Tests lower it.
+var packTarget int64 = 64 << 20
 
 // fmtPack marks a chunk entry whose value is a pointer into a pack file:
 // fmtPack, pack id:uvarint, offset:uvarint, length:uvarint. It is never a
@@ -81,14 +82,14 @@ type packSet struct {
 	readOnly bool
 
 	mu     sync.Mutex
-	w      *os.File // pack being appended to; nil until the first append
-	wid    uint32
-	wsize  int64      // end of the space reserved in w
-	nextID uint32     // id of the next pack to create
-	opened []*os.File // every file written in this session, synced and closed by close
-	// syncs runs the fsync of each full pack in the background, so that
-	// little is left to write back when the store closes.
-	syncs sync.WaitGroup
+	w      *packFile // pack being appended to; nil until the first append
+	nextID uint32    // id of the next pack to create
+	// syncs runs the fsync and close of each retired pack in the
+	// background, once its last append is done, so that little is left to
+	// write back when the store closes and a long add keeps few files
+	// open. syncErr is the first error of one.
+	syncs   sync.WaitGroup
+	syncErr error
 
 	mapMu sync.RWMutex
 	maps  map[uint32][]byte
@@ -136,6 +137,15 @@ func (p *packSet) list() ([]uint32, error) {
 	return ids, nil
 }
 
+// packFile is a pack open for appending.
+type packFile struct {
+	f       *os.File
+	id      uint32
+	size    int64 // end of the space reserved
+	writers int   // appends reserved and not yet written
+	retired bool  // no new appends; synced and closed after the last writer
+}
+
 // append writes val, the stored value of chunk cs, to the current pack
 // and returns where it is. Appends run concurrently: each reserves its
 // range under the lock and writes outside it. A crash leaves at most
@@ -146,26 +156,64 @@ func (p *packSet) append(cs sum, val []byte) (packPtr, error) {
 	}
 	n := int64(packEntryHeader + len(val))
 	p.mu.Lock()
-	if p.w == nil || p.wsize+n > packTarget {
+	if p.w == nil || p.w.size+n > packTarget {
 		if err := p.rotate(); err != nil {
 			p.mu.Unlock()
 			return packPtr{}, err
 		}
 	}
-	f, id, off := p.w, p.wid, p.wsize
-	p.wsize += n
+	pf, off := p.w, p.w.size
+	pf.size += n
+	pf.writers++
 	p.mu.Unlock()
 
 	var hdr [packEntryHeader]byte
 	copy(hdr[:32], cs[:])
 	binary.LittleEndian.PutUint32(hdr[32:], uint32(len(val)))
-	if _, err := f.WriteAt(hdr[:], off); err != nil {
-		return packPtr{}, fmt.Errorf("cas: pack %s: %w", packName(id), err)
+	_, err := pf.f.WriteAt(hdr[:], off)
+	if err == nil {
+		_, err = pf.f.WriteAt(val, off+packEntryHeader)
 	}
-	if _, err := f.WriteAt(val, off+packEntryHeader); err != nil {
-		return packPtr{}, fmt.Errorf("cas: pack %s: %w", packName(id), err)
+	p.mu.Lock()
+	pf.writers--
+	p.finish(pf)
+	p.mu.Unlock()
+	if err != nil {
+		return packPtr{}, fmt.Errorf("cas: pack %s: %w", packName(pf.id), err)
 	}
-	return packPtr{id: id, off: off + packEntryHeader, len: int64(len(val))}, nil
+	return packPtr{id: pf.id, off: off + packEntryHeader, len: int64(len(val))}, nil
+}
+
+// finish syncs and closes pf in the background if it is retired and its
+// last append is done. The caller holds p.mu.
+func (p *packSet) finish(pf *packFile) {
+	if !pf.retired || pf.writers > 0 || pf.f == nil {
+		return
+	}
+	f := pf.f
+	pf.f = nil
+	p.syncs.Go(func() {
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			p.mu.Lock()
+			if p.syncErr == nil {
+				p.syncErr = fmt.Errorf("cas: sync %s: %w", filepath.Base(f.Name()), err)
+			}
+			p.mu.Unlock()
+		}
+	})
+}
+
+// retire stops appends to the current pack. The caller holds p.mu.
+func (p *packSet) retire() {
+	if p.w != nil {
+		p.w.retired = true
+		p.finish(p.w)
+		p.w = nil
+	}
 }
 
 // rotate starts a new pack file. The caller holds p.mu.
@@ -183,13 +231,9 @@ func (p *packSet) rotate() error {
 		os.Remove(f.Name())
 		return fmt.Errorf("cas: new pack: %w", err)
 	}
-	if old := p.w; old != nil {
-		// Errors surface from the sync in close, which repeats it.
-		p.syncs.Go(func() { old.Sync() })
-	}
+	p.retire()
 	p.nextID++
-	p.w, p.wid, p.wsize = f, id, packHeader
-	p.opened = append(p.opened, f)
+	p.w = &packFile{f: f, id: id, size: packHeader}
 	return nil
 }
 
@@ -197,33 +241,40 @@ func (p *packSet) rotate() error {
 // packs and must not append to one it may delete).
 func (p *packSet) seal() {
 	p.mu.Lock()
-	p.w = nil
+	p.retire()
 	p.mu.Unlock()
 }
 
-// sync flushes every pack written in this session to the disk.
+// sync puts every pack written in this session on the disk: the current
+// one (held open meanwhile, as by an append) and the retired ones.
 func (p *packSet) sync() error {
+	p.mu.Lock()
+	pf := p.w
+	if pf != nil {
+		pf.writers++
+	}
+	p.mu.Unlock()
+	var err error
+	if pf != nil {
+		err = pf.f.Sync()
+		p.mu.Lock()
+		pf.writers--
+		p.finish(pf)
+		p.mu.Unlock()
+	}
 	p.syncs.Wait()
 	p.mu.Lock()
-	files := append([]*os.File(nil), p.opened...)
-	p.mu.Unlock()
-	for _, f := range files {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("cas: sync %s: %w", filepath.Base(f.Name()), err)
-		}
+	defer p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("cas: sync %s: %w", packName(pf.id), err)
 	}
-	return nil
+	return p.syncErr
 }
 
 // close syncs and closes the written files and drops every mapping.
 func (p *packSet) close() error {
+	p.seal()
 	err := p.sync()
-	p.mu.Lock()
-	for _, f := range p.opened {
-		f.Close()
-	}
-	p.opened, p.w = nil, nil
-	p.mu.Unlock()
 	p.unmapAll()
 	return err
 }

@@ -318,3 +318,54 @@ func FuzzDecodePackPtr(f *testing.F) {
 		}
 	})
 }
+
+// TestPacksRetired: a Put that fills many packs keeps at most a couple of
+// them open for writing (each retired pack is synced and closed once its
+// last write is done), and every pack reads back after Close.
+func TestPacksRetired(t *testing.T) {
+	if _, err := os.ReadDir("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	old := packTarget
+	packTarget = 2 << 20
+	defer func() { packTarget = old }()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), ".rigor")
+	s, err := Init(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	openPacks := func() int {
+		fds, _ := os.ReadDir("/proc/self/fd")
+		n := 0
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && filepath.Dir(target) == filepath.Join(dir, packDirName) {
+				n++
+			}
+		}
+		return n
+	}
+	info, err := s.Put(ctx, bytes.NewReader(randBytes(5, 40<<20)), PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.packs.syncs.Wait()
+	packs := len(packFiles(t, dir))
+	if n := openPacks(); packs < 15 || n > 1 {
+		t.Errorf("%d packs written, %d still open after the Put; want many packs, at most the current one open", packs, n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openPacks(); n != 0 {
+		t.Errorf("%d packs open after Close", n)
+	}
+	s, err = Open(ctx, dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Verify(ctx, info.Digest, nil); err != nil {
+		t.Fatal(err)
+	}
+}
