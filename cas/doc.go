@@ -96,7 +96,9 @@
 //
 // # Chunking
 //
-// Content under 512 KiB is stored inline in its object record. Larger
+// Content under 512 KiB is not cut: on disk, from 4 KiB it is stored as
+// one chunk in a pack (whose sum is the object's digest: hashed once),
+// below that inline in its object record; in memory, inline. Larger
 // content is cut by a FastCDC-style gear hash: a fixed 256-entry table of
 // 64-bit values (splitmix64 from the seed "rigorcdc"), no cut before 512
 // KiB, a cut where the hash's top 22 bits are zero before 1 MiB and its
@@ -153,8 +155,8 @@
 //
 // # Put
 //
-// Put reads the first 512 KiB; shorter content is hashed, compressed and
-// committed in one transaction. Otherwise a pipeline runs: the caller's
+// Put reads the first 512 KiB; shorter content is hashed, compressed,
+// appended to a pack (from 4 KiB) and committed in one transaction. Otherwise a pipeline runs: the caller's
 // goroutine reads and cuts chunks into pooled 4 MiB buffers, one goroutine
 // hashes the whole stream in order, Options.Concurrency workers hash each
 // chunk, skip those already stored, compress the rest and append them to a

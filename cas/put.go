@@ -41,8 +41,10 @@ var (
 )
 
 // Put reads r to EOF and stores its content as one object of kind
-// opts.Kind, returning its [Info]. Content below 512 KiB (128 KiB in memory) is stored inline in
-// the object record; larger content is split into content-defined chunks,
+// opts.Kind, returning its [Info]. Content below 512 KiB (128 KiB in
+// memory) is stored whole: inline in the object record, or on disk from 4
+// KiB as one chunk in a pack, keyed by the object's own digest; larger
+// content is split into content-defined chunks,
 // each stored once under its own BLAKE3 (chunks already stored are not
 // written again). Memory stays bounded whatever the size of the content.
 //
