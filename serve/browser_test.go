@@ -157,9 +157,21 @@ func (b *tab) text(sel string) string {
 
 func (b *tab) shot(name string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// A page that has just navigated (a followed link) can report a
+	// layout of width 0 for a moment, which Chromium refuses to capture:
+	// wait for the document to be laid out, and try again briefly.
+	b.until("the page laid out before "+name, `document.readyState === 'complete' && document.documentElement.scrollWidth > 0`)
+	var png []byte
+	var err error
+	for try := 0; try < 5; try++ {
+		ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
