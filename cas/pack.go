@@ -151,10 +151,18 @@ type packFile struct {
 // range under the lock and writes outside it. A crash leaves at most
 // bytes no pointer names, which GC reclaims.
 func (p *packSet) append(cs sum, val []byte) (packPtr, error) {
+	return p.appendValue(cs, val[0], val[1:])
+}
+
+// appendValue is append for the stored value format followed by payload,
+// which need not be contiguous in memory (a raw value is written from the
+// caller's bytes, without a copy to put its format byte in front).
+func (p *packSet) appendValue(cs sum, format byte, payload []byte) (packPtr, error) {
 	if p.readOnly {
 		return packPtr{}, ErrReadOnly
 	}
-	n := int64(packEntryHeader + len(val))
+	vlen := 1 + len(payload)
+	n := int64(packEntryHeader + vlen)
 	p.mu.Lock()
 	if p.w == nil || p.w.size+n > packTarget {
 		if err := p.rotate(); err != nil {
@@ -167,12 +175,13 @@ func (p *packSet) append(cs sum, val []byte) (packPtr, error) {
 	pf.writers++
 	p.mu.Unlock()
 
-	var hdr [packEntryHeader]byte
+	var hdr [packEntryHeader + 1]byte
 	copy(hdr[:32], cs[:])
-	binary.LittleEndian.PutUint32(hdr[32:], uint32(len(val)))
+	binary.LittleEndian.PutUint32(hdr[32:], uint32(vlen))
+	hdr[packEntryHeader] = format
 	_, err := pf.f.WriteAt(hdr[:], off)
-	if err == nil {
-		_, err = pf.f.WriteAt(val, off+packEntryHeader)
+	if err == nil && len(payload) > 0 {
+		_, err = pf.f.WriteAt(payload, off+packEntryHeader+1)
 	}
 	p.mu.Lock()
 	pf.writers--
@@ -181,7 +190,7 @@ func (p *packSet) append(cs sum, val []byte) (packPtr, error) {
 	if err != nil {
 		return packPtr{}, fmt.Errorf("cas: pack %s: %w", packName(pf.id), err)
 	}
-	return packPtr{id: pf.id, off: off + packEntryHeader, len: int64(len(val))}, nil
+	return packPtr{id: pf.id, off: off + packEntryHeader, len: int64(vlen)}, nil
 }
 
 // finish syncs and closes pf in the background if it is retired and its

@@ -29,15 +29,49 @@ const touchAge = time.Hour
 // boundary; it bounds the bytes copied to the next chunk buffer after a cut.
 const readStep = 128 << 10
 
+// bufList is a bounded free list of buffers. Unlike a sync.Pool it is not
+// emptied by garbage collections, so an add of a large tree keeps reusing
+// the same resident buffers instead of taking fresh pages from the
+// kernel (and giving them back) after every collection: on the 2-core
+// VM a fresh page costs a fault and a zero-fill, tens of thousands of
+// them in an add. At most cap buffers are kept.
+type bufList struct {
+	free chan *[]byte
+	make func() *[]byte
+}
+
+func newBufList(n int, mk func() *[]byte) *bufList {
+	return &bufList{free: make(chan *[]byte, n), make: mk}
+}
+
+// Get returns a free buffer or a new one.
+func (l *bufList) Get() any {
+	select {
+	case b := <-l.free:
+		return b
+	default:
+		return l.make()
+	}
+}
+
+// Put keeps b for reuse, unless the list is full.
+func (l *bufList) Put(b *[]byte) {
+	select {
+	case l.free <- b:
+	default:
+	}
+}
+
 var (
 	// chunkBufs hold one chunk each: byte 0 is reserved for the format
-	// byte, so a raw chunk is stored without copying.
-	chunkBufs = sync.Pool{New: func() any { b := make([]byte, 1+maxChunk); return &b }}
+	// byte, so a raw chunk is stored without copying. Two Puts of the
+	// default depth keep 8 in flight.
+	chunkBufs = newBufList(12, func() *[]byte { b := make([]byte, 1+maxChunk); return &b })
 	// compBufs receive compressed chunks.
-	compBufs = sync.Pool{New: func() any { b := make([]byte, 0, maxChunk/2); return &b }}
+	compBufs = newBufList(12, func() *[]byte { b := make([]byte, 0, maxChunk/2); return &b })
 	// headBufs receive the first minChunk bytes of every Put, which decide
 	// between an inline and a chunked object.
-	headBufs = sync.Pool{New: func() any { b := make([]byte, minChunk); return &b }}
+	headBufs = newBufList(8, func() *[]byte { b := make([]byte, minChunk); return &b })
 )
 
 // Put reads r to EOF and stores its content as one object of kind
@@ -148,11 +182,21 @@ func (s *Store) putPackedSmall(c *codec, sm sum, data []byte, kind Kind) (Info, 
 		return Info{}, err
 	}
 	if !ok {
-		val := c.encode(data)
-		if err := s.checkSpace(len(val)); err != nil {
-			return Info{}, fmt.Errorf("cas: put: %w", err)
+		// Pooled buffers and a raw value written from data itself: an add
+		// of thousands of small files allocates nothing per file here.
+		cb := compBufs.Get().(*[]byte)
+		out, compressed := c.compressInto((*cb)[:0], data)
+		format, payload := fmtRaw, data
+		if compressed {
+			*cb = out
+			format, payload = out[0], out[1:]
 		}
-		p, err := s.packs.append(sm, val)
+		var p packPtr
+		err := s.checkSpace(1 + len(payload))
+		if err == nil {
+			p, err = s.packs.appendValue(sm, format, payload)
+		}
+		compBufs.Put(cb)
 		if err != nil {
 			return Info{}, fmt.Errorf("cas: put: %w", err)
 		}
