@@ -2,6 +2,7 @@ package cas
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -323,19 +324,40 @@ func (s *Store) compactPacks(ctx context.Context, rep *GCReport) error {
 	}
 	live := make(map[uint32]int64)
 	entries := make(map[uint32][]entry)
-	if err := s.scan(ctx, []byte(pfxChunk), false, func(k, v []byte) error {
-		if len(v) == 0 || v[0] != fmtPack {
-			return nil
+	// Only pointers are read: a version 1 store's chunk entries hold
+	// whole values of up to 4 MiB, which a scan with values would copy.
+	prefix := []byte(pfxChunk)
+	if err := s.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = prefix
+		opt.PrefetchValues = false
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Rewind(); it.ValidForPrefix(prefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			if item.ValueSize() > 1+3*binary.MaxVarintLen64 {
+				continue // a value, not a pointer
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(v) == 0 || v[0] != fmtPack {
+				continue
+			}
+			p, err := decodePackPtr(v)
+			if err != nil {
+				continue // fsck reports it
+			}
+			live[p.id] += packEntryHeader + p.len
+			entries[p.id] = append(entries[p.id], entry{item.KeyCopy(nil), p})
 		}
-		p, err := decodePackPtr(v)
-		if err != nil {
-			return nil // fsck reports it
-		}
-		live[p.id] += packEntryHeader + p.len
-		entries[p.id] = append(entries[p.id], entry{k, p})
 		return nil
 	}); err != nil {
-		return err
+		return fmt.Errorf("cas: gc: %w", err)
 	}
 	ids, err := s.packs.list()
 	if err != nil {
