@@ -19,6 +19,9 @@ var ErrNoSpace = errors.New("cas: not enough free disk space")
 // it; nothing committed is lost either way (see Crashes in doc.go).
 const MinFreeSpace = 96 << 20
 
+// spaceCheckEvery: bytes written between two free-space checks.
+const spaceCheckEvery = 8 << 20
+
 // checkSpace returns an error wrapping [ErrNoSpace] when fewer than
 // MinFreeSpace+need bytes are free where the store lives. In-memory stores
 // and systems where free space cannot be read always pass.
@@ -26,10 +29,19 @@ func (s *Store) checkSpace(need int) error {
 	if s.opts.InMemory || s.dir == "" {
 		return nil
 	}
-	free, ok := freeSpace(s.dir)
-	if !ok || free >= uint64(MinFreeSpace+need) {
+	// After a check that found room, writes of up to spaceCheckEvery in
+	// all pass without asking the filesystem again (the margin covers
+	// them): an add of thousands of small files made a statfs per file.
+	if s.spaceUnchecked.Add(int64(need)) < spaceCheckEvery && s.spaceRoom.Load() {
 		return nil
 	}
+	s.spaceUnchecked.Store(0)
+	free, ok := freeSpace(s.dir)
+	if !ok || free >= uint64(MinFreeSpace+need) {
+		s.spaceRoom.Store(true)
+		return nil
+	}
+	s.spaceRoom.Store(false)
 	return fmt.Errorf("%s: only %d MiB free, and a store keeps %d MiB free for its mapped files: %w (free some space or move the store, then retry)",
 		s.dir, free>>20, MinFreeSpace>>20, ErrNoSpace)
 }

@@ -112,6 +112,11 @@ type Store struct {
 	codec     *codec
 	codecErr  error
 
+	// spaceUnchecked counts bytes written since the last free-space check,
+	// spaceRoom records that it found room (see checkSpace).
+	spaceUnchecked atomic.Int64
+	spaceRoom      atomic.Bool
+
 	// written counts value bytes written since the value log mappings were
 	// last trimmed; see noteWritten.
 	written   atomic.Int64
