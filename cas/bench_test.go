@@ -166,21 +166,27 @@ func BenchmarkCompress(b *testing.B) {
 	defer c.close()
 	for _, kind := range []string{"csv", "float32", "random"} {
 		data := benchData(kind, 1<<20)
+		format := func(f byte) func(dst, p []byte) []byte {
+			return func(dst, p []byte) []byte { return c.encodeFormat(dst, p, f) }
+		}
 		for _, f := range []struct {
 			name string
-			f    byte
-		}{{"zstd", fmtZstd}, {"s2", fmtS2}, {"huff", fmtHuff}, {"lanes", fmtLanes}} {
+			enc  func(dst, p []byte) []byte
+		}{
+			{"zstd", format(fmtZstd)}, {"s2", format(fmtS2)}, {"huff", format(fmtHuff)},
+			{"lanes", func(dst, p []byte) []byte { return encodeLanes(append(dst, fmtLanes), p, 4, 0) }},
+		} {
 			b.Run(fmt.Sprintf("%s/%s", kind, f.name), func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				dst := make([]byte, 0, 2<<20)
 				var out []byte
 				for i := 0; i < b.N; i++ {
-					out = c.encodeFormat(dst[:0], data, f.f)
+					out = f.enc(dst[:0], data)
 				}
 				b.ReportMetric(float64(len(out))/float64(len(data)), "ratio")
 			})
 			b.Run(fmt.Sprintf("%s/%s-decode", kind, f.name), func(b *testing.B) {
-				v := c.encodeFormat(nil, data, f.f)
+				v := f.enc(nil, data)
 				dst := make([]byte, 0, len(data))
 				b.SetBytes(int64(len(data)))
 				for i := 0; i < b.N; i++ {

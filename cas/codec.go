@@ -1,6 +1,7 @@
 package cas
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 
@@ -245,8 +246,6 @@ func (c *codec) encodeFormat(dst, p []byte, f byte) []byte {
 		return c.enc.EncodeAll(p, dst)
 	case fmtHuff:
 		return encodeHuff(dst, p)
-	case fmtLanes:
-		return encodeLanes(dst, p, 4, 0)
 	case fmtS2:
 		n := s2.MaxEncodedLen(len(p))
 		if cap(dst)-len(dst) < n {
@@ -321,6 +320,31 @@ func (c *codec) decode(dst, v []byte, size int) ([]byte, error) {
 	}
 }
 
+// declaredSize returns the logical size that a stored value of a format
+// carrying its length (s2, huff, lanes) declares.
+func declaredSize(v []byte) (int, error) {
+	var n uint64
+	var k int
+	switch v[0] {
+	case fmtS2:
+		m, err := s2.DecodedLen(v[1:])
+		return m, err
+	case fmtHuff:
+		n, k = binary.Uvarint(v[1:])
+	case fmtLanes:
+		if len(v) < 3 {
+			return 0, ErrDigestMismatch
+		}
+		n, k = binary.Uvarint(v[3:]) // after the stride and skip bytes
+	default:
+		return 0, ErrUnknownFormat
+	}
+	if k <= 0 || n > 1<<40 {
+		return 0, ErrDigestMismatch
+	}
+	return int(n), nil
+}
+
 // decodeUpTo decodes stored value v whose logical size is unknown but at
 // most limit bytes.
 func (c *codec) decodeUpTo(v []byte, limit int) ([]byte, error) {
@@ -339,25 +363,10 @@ func (c *codec) decodeUpTo(v []byte, limit int) ([]byte, error) {
 			return nil, fmt.Errorf("zstd: %v: %w", err, ErrDigestMismatch)
 		}
 		return out, nil
-	case fmtS2:
-		n, err := s2.DecodedLen(v[1:])
+	case fmtS2, fmtHuff, fmtLanes:
+		n, err := declaredSize(v)
 		if err != nil || n > limit {
-			return nil, fmt.Errorf("s2 block of %d bytes: %w", n, ErrDigestMismatch)
-		}
-		return c.decode(nil, v, n)
-	case fmtHuff:
-		n, err := huffSize(v[1:])
-		if err != nil || n > limit {
-			return nil, fmt.Errorf("huff value of %d bytes: %w", n, ErrDigestMismatch)
-		}
-		return c.decode(nil, v, n)
-	case fmtLanes:
-		if len(v) < 3 {
-			return nil, fmt.Errorf("lanes value too short: %w", ErrDigestMismatch)
-		}
-		n, err := huffSize(v[3:])
-		if err != nil || n > limit {
-			return nil, fmt.Errorf("lanes value of %d bytes: %w", n, ErrDigestMismatch)
+			return nil, fmt.Errorf("value declaring %d bytes, at most %d: %w", n, limit, ErrDigestMismatch)
 		}
 		return c.decode(nil, v, n)
 	default:

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	badger "github.com/dgraph-io/badger/v4"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/zeebo/blake3"
 )
@@ -307,42 +306,26 @@ func (f *fsck) checkObject(ctx context.Context, obj sum) error {
 }
 
 func (f *fsck) checkOrphanChunk(cs sum) error {
-	var size int
-	var val []byte
-	err := f.s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(chunkKey(cs))
-		if err != nil {
-			return err
-		}
-		val, err = item.ValueCopy(val)
+	d := cs.digest()
+	var n int
+	var intact bool
+	// The logical size of an orphan is not recorded anywhere: decode up to
+	// the largest chunk. (v, and a raw value's decoding, are valid only in
+	// here.)
+	err := f.s.chunkValue(chunkRef{sum: cs}, func(v []byte) error {
+		data, err := f.c.decodeUpTo(v, maxChunk)
+		n, intact = len(data), err == nil && sum(blake3.Sum256(data)) == cs
 		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrUnknownFormat):
+		f.rep.Problems = append(f.rep.Problems, Problem{Kind: valueProblem(err), Digest: d, Chunk: d, Err: err})
+		return nil
+	case err != nil:
 		return fmt.Errorf("cas: fsck: %v", err)
 	}
-	if len(val) > 0 && val[0] == fmtPack {
-		ptr := val
-		val = nil
-		if err := f.s.packValue(ptr, func(v []byte) error {
-			val = append(val, v...)
-			return nil
-		}); err != nil {
-			d := cs.digest()
-			f.rep.Problems = append(f.rep.Problems, Problem{Kind: valueProblem(err), Digest: d, Chunk: d, Err: fmt.Errorf("chunk %s: %w", d, err)})
-			return nil
-		}
-	}
-	// The logical size of an orphan is not recorded anywhere: decode up to
-	// the largest chunk.
-	size = maxChunk
-	d := cs.digest()
-	data, err := f.c.decodeUpTo(val, size)
-	if err != nil {
-		f.rep.Problems = append(f.rep.Problems, Problem{Kind: valueProblem(err), Digest: d, Chunk: d, Err: fmt.Errorf("chunk %s: %w", d, err)})
-		return nil
-	}
-	f.rep.Bytes += int64(len(data))
-	if sum(blake3.Sum256(data)) != cs {
+	f.rep.Bytes += int64(n)
+	if !intact {
 		f.rep.Problems = append(f.rep.Problems, Problem{Kind: ProblemCorrupt, Digest: d, Chunk: d,
 			Err: fmt.Errorf("chunk %s: content does not hash to its key: %w", d, ErrDigestMismatch)})
 	}

@@ -365,7 +365,7 @@ func (s *Store) compactPacks(ctx context.Context, rep *GCReport) error {
 	}
 	var rewrite []uint32
 	for _, id := range ids {
-		fi, err := os.Stat(filepath.Join(s.packs.dir, packName(id)))
+		fi, err := os.Stat(s.packs.path(id))
 		if err != nil {
 			continue
 		}
@@ -390,7 +390,7 @@ func (s *Store) compactPacks(ctx context.Context, rep *GCReport) error {
 			copy(cs[:], e.key[len(pfxChunk):])
 			err := s.packs.view(e.ptr, func(v []byte) error {
 				var err error
-				np, err = s.packs.append(cs, v)
+				np, err = s.packs.appendValue(cs, v[0], v[1:])
 				return err
 			})
 			if err != nil {
@@ -428,14 +428,17 @@ func (s *Store) diskSize() int64 {
 	if s.opts.InMemory {
 		return 0
 	}
-	var n int64
-	if s.packs != nil {
-		n = s.packs.size()
-	}
-	entries, err := os.ReadDir(filepath.Join(s.dir, dbDir))
+	return dirAllocated(filepath.Join(s.dir, dbDir)) + dirAllocated(filepath.Join(s.dir, packDirName))
+}
+
+// dirAllocated sums the allocated blocks of the regular files in dir (0
+// if it cannot be read).
+func dirAllocated(dir string) int64 {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return n
+		return 0
 	}
+	var n int64
 	for _, e := range entries {
 		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
 			n += allocated(fi)

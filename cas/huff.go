@@ -56,15 +56,6 @@ func encodeHuff(dst, p []byte) []byte {
 	return dst
 }
 
-// huffSize returns the logical size a fmtHuff payload declares.
-func huffSize(payload []byte) (int, error) {
-	n, k := binary.Uvarint(payload)
-	if k <= 0 || n > 1<<40 {
-		return 0, fmt.Errorf("huff: bad size header: %w", ErrDigestMismatch)
-	}
-	return int(n), nil
-}
-
 // decodeHuff appends the size bytes that fmtHuff payload decodes to onto
 // dst[:0] (cap(dst) ≥ size). Any inconsistency — a declared size other
 // than size, a block longer than the payload, trailing bytes, a huff0

@@ -93,15 +93,9 @@ func laneGuess(p []byte) (stride, skip int, ok bool) {
 	}
 	// Stand out: at least twice the collision probability of the median
 	// position.
-	s := sq
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	if sq[top] < 2*s[4] {
+	sorted := sq
+	slices.Sort(sorted[:])
+	if sq[top] < 2*sorted[4] {
 		return 0, 0, false
 	}
 	return stride, (top + 1) % stride, true

@@ -76,6 +76,9 @@ func decodePackPtr(v []byte) (packPtr, error) {
 
 func packName(id uint32) string { return fmt.Sprintf("%08x%s", id, packExt) }
 
+// path is the file of pack id.
+func (p *packSet) path(id uint32) string { return filepath.Join(p.dir, packName(id)) }
+
 // packSet reads and appends the pack files of one store directory.
 type packSet struct {
 	dir      string
@@ -146,17 +149,12 @@ type packFile struct {
 	retired bool  // no new appends; synced and closed after the last writer
 }
 
-// append writes val, the stored value of chunk cs, to the current pack
-// and returns where it is. Appends run concurrently: each reserves its
-// range under the lock and writes outside it. A crash leaves at most
-// bytes no pointer names, which GC reclaims.
-func (p *packSet) append(cs sum, val []byte) (packPtr, error) {
-	return p.appendValue(cs, val[0], val[1:])
-}
-
-// appendValue is append for the stored value format followed by payload,
-// which need not be contiguous in memory (a raw value is written from the
-// caller's bytes, without a copy to put its format byte in front).
+// appendValue writes the stored value of chunk cs, format followed by
+// payload, to the current pack and returns where it is. The two need not
+// be contiguous in memory (a raw value is written from the caller's
+// bytes, without a copy to put its format byte in front). Appends run
+// concurrently: each reserves its range under the lock and writes outside
+// it. A crash leaves at most bytes no pointer names, which GC reclaims.
 func (p *packSet) appendValue(cs sum, format byte, payload []byte) (packPtr, error) {
 	if p.readOnly {
 		return packPtr{}, ErrReadOnly
@@ -228,7 +226,7 @@ func (p *packSet) retire() {
 // rotate starts a new pack file. The caller holds p.mu.
 func (p *packSet) rotate() error {
 	id := p.nextID
-	f, err := os.OpenFile(filepath.Join(p.dir, packName(id)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(p.path(id), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("cas: new pack: %w", err)
 	}
@@ -352,7 +350,7 @@ func (p *packSet) mapping(id uint32, need int64) ([]byte, error) {
 	if m, ok := p.maps[id]; ok && int64(len(m)) >= need {
 		return m, nil
 	}
-	f, err := os.Open(filepath.Join(p.dir, packName(id)))
+	f, err := os.Open(p.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("pack %s: %w", packName(id), ErrNotFound)
 	}
@@ -387,24 +385,9 @@ func (p *packSet) remove(id uint32) error {
 		delete(p.maps, id)
 	}
 	p.mapMu.Unlock()
-	err := os.Remove(filepath.Join(p.dir, packName(id)))
+	err := os.Remove(p.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return err
-}
-
-// size returns the disk space the packs use (allocated blocks).
-func (p *packSet) size() int64 {
-	entries, err := os.ReadDir(p.dir)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	for _, e := range entries {
-		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
-			n += allocated(fi)
-		}
-	}
-	return n
 }

@@ -45,7 +45,7 @@ func newBufList(n int, mk func() *[]byte) *bufList {
 }
 
 // Get returns a free buffer or a new one.
-func (l *bufList) Get() any {
+func (l *bufList) Get() *[]byte {
 	select {
 	case b := <-l.free:
 		return b
@@ -130,7 +130,7 @@ func (s *Store) put(ctx context.Context, r io.Reader, opts PutOptions) (Info, pu
 	s.gcMu.RLock()
 	defer s.gcMu.RUnlock()
 
-	hb := headBufs.Get().(*[]byte)
+	hb := headBufs.Get()
 	defer headBufs.Put(hb)
 	n, err := io.ReadFull(r, (*hb)[:s.cdc.min])
 	switch {
@@ -184,23 +184,18 @@ func (s *Store) putPackedSmall(c *codec, sm sum, data []byte, kind Kind) (Info, 
 	if !ok {
 		// Pooled buffers and a raw value written from data itself: an add
 		// of thousands of small files allocates nothing per file here.
-		cb := compBufs.Get().(*[]byte)
+		cb := compBufs.Get()
 		out, compressed := c.compressInto((*cb)[:0], data)
 		format, payload := fmtRaw, data
 		if compressed {
 			*cb = out
 			format, payload = out[0], out[1:]
 		}
-		var p packPtr
-		err := s.checkSpace(1 + len(payload))
-		if err == nil {
-			p, err = s.packs.appendValue(sm, format, payload)
-		}
+		ptr, err = s.writePacked(sm, format, payload)
 		compBufs.Put(cb)
 		if err != nil {
-			return Info{}, fmt.Errorf("cas: put: %w", err)
+			return Info{}, err
 		}
-		ptr = p.encode()
 	}
 	rec := &record{kind: kind, size: int64(len(data)), created: time.Now(), chunked: true,
 		chunks: []chunkRef{{sum: sm, size: int64(len(data))}}}
@@ -319,7 +314,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 		case <-ctx.Done():
 			return nil
 		}
-		j := &chunkJob{buf: chunkBufs.Get().(*[]byte)}
+		j := &chunkJob{buf: chunkBufs.Get()}
 		(*j.buf)[0] = fmtRaw
 		return j
 	}
@@ -393,11 +388,8 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 				release(j)
 				continue
 			}
-			if err := s.checkSpace(len(j.val) + pendingBytes); err != nil {
-				cancel(fmt.Errorf("cas: put: %w", err))
-				release(j)
-				continue
-			}
+			// On disk the value went to a pack, with its space checked,
+			// and val is the pointer; in memory nothing is checked.
 			if txn == nil {
 				txn = s.db.NewTransaction(true)
 			}
@@ -541,7 +533,7 @@ func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, seenMu 
 	if ok {
 		return
 	}
-	cb := compBufs.Get().(*[]byte)
+	cb := compBufs.Get()
 	out, ok := c.compressInto((*cb)[:0], d)
 	if ok {
 		*cb = out
@@ -555,17 +547,27 @@ func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, seenMu 
 	}
 	// The value goes to a pack file here, on this worker; the writer
 	// commits only the pointer.
-	if err := s.checkSpace(len(j.val)); err != nil {
-		cancel(fmt.Errorf("cas: put: %w", err))
-		return
-	}
-	ptr, err := s.packs.append(j.sum, j.val)
+	ptr, err := s.writePacked(j.sum, j.val[0], j.val[1:])
 	if err != nil {
-		cancel(fmt.Errorf("cas: put: write chunk: %w", err))
+		cancel(err)
 		return
 	}
 	j.packed = len(j.val)
-	j.val = ptr.encode()
+	j.val = ptr
+}
+
+// writePacked appends the stored value format+payload of chunk cs to a
+// pack, after checking for free space, and returns the encoded pointer
+// that the chunk's Badger entry is to hold.
+func (s *Store) writePacked(cs sum, format byte, payload []byte) ([]byte, error) {
+	if err := s.checkSpace(1 + len(payload)); err != nil {
+		return nil, fmt.Errorf("cas: put: %w", err)
+	}
+	p, err := s.packs.appendValue(cs, format, payload)
+	if err != nil {
+		return nil, fmt.Errorf("cas: put: write chunk: %w", err)
+	}
+	return p.encode(), nil
 }
 
 // hasKey reports whether key is present.

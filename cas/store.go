@@ -320,14 +320,11 @@ func openWritable(ctx context.Context, dir string, opts Options) (*Store, error)
 }
 
 // upgradeFormat marks a version 1 store as version 2 (see formatVersion).
+// The caller holds the exclusive lock.
 func upgradeFormat(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, formatFile))
-	if err != nil {
-		return fmt.Errorf("cas: open %s: %w", dir, err)
-	}
-	var h formatHeader
-	if json.Unmarshal(b, &h) == nil && h.Version == formatVersion {
-		return nil
+	h, err := readFormat(dir)
+	if err != nil || h.Version == formatVersion {
+		return err
 	}
 	hdr, _ := json.Marshal(formatHeader{Format: formatName, Version: formatVersion})
 	if err := writeFileAtomic(filepath.Join(dir, formatFile), append(hdr, '\n')); err != nil {
@@ -336,22 +333,30 @@ func upgradeFormat(dir string) error {
 	return nil
 }
 
+// checkFormat returns an error unless dir holds a store of a version this
+// package reads.
 func checkFormat(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, formatFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: %w (no %s file; run init first)", dir, ErrNotStore, formatFile)
-	}
-	if err != nil {
-		return fmt.Errorf("cas: open %s: %w", dir, err)
-	}
-	var h formatHeader
-	if err := json.Unmarshal(b, &h); err != nil || h.Format != formatName {
-		return fmt.Errorf("%s: %w (unrecognised %s file)", dir, ErrNotStore, formatFile)
-	}
-	if h.Version != formatVersion && h.Version != formatVersionNoPacks {
+	h, err := readFormat(dir)
+	if err == nil && h.Version != formatVersion && h.Version != formatVersionNoPacks {
 		return fmt.Errorf("%s: %w (store version %d, this rigor reads version %d)", dir, ErrNotStore, h.Version, formatVersion)
 	}
-	return nil
+	return err
+}
+
+// readFormat reads and parses dir's format file.
+func readFormat(dir string) (formatHeader, error) {
+	var h formatHeader
+	b, err := os.ReadFile(filepath.Join(dir, formatFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return h, fmt.Errorf("%s: %w (no %s file; run init first)", dir, ErrNotStore, formatFile)
+	}
+	if err != nil {
+		return h, fmt.Errorf("cas: open %s: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &h); err != nil || h.Format != formatName {
+		return h, fmt.Errorf("%s: %w (unrecognised %s file)", dir, ErrNotStore, formatFile)
+	}
+	return h, nil
 }
 
 // acquireLock takes the store lock: exclusive, or shared when shared is

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	badger "github.com/dgraph-io/badger/v4"
 	digest "github.com/opencontainers/go-digest"
@@ -28,7 +27,7 @@ func (s *Store) CorruptForTest(ctx context.Context, d digest.Digest, flipAt int)
 			enc[off] ^= 0xff
 			return txn.Set(objectKey(mustSum(d)), enc)
 		}
-		return flipChunk(txn, s.dir, rec.chunks[0].sum, flipAt)
+		return flipChunk(txn, s.packs, rec.chunks[0].sum, flipAt)
 	})
 }
 
@@ -39,7 +38,7 @@ func (s *Store) CorruptChunkForTest(ctx context.Context, d digest.Digest, i, fli
 		if i < 0 || i >= len(rec.chunks) {
 			return fmt.Errorf("cas: %s has %d chunks, no chunk %d", d, len(rec.chunks), i)
 		}
-		return flipChunk(txn, s.dir, rec.chunks[i].sum, flipAt)
+		return flipChunk(txn, s.packs, rec.chunks[i].sum, flipAt)
 	})
 }
 
@@ -94,7 +93,7 @@ func (s *Store) damage(ctx context.Context, d digest.Digest, fn func(*badger.Txn
 	return s.db.Update(func(txn *badger.Txn) error { return fn(txn, rec) })
 }
 
-func flipChunk(txn *badger.Txn, dir string, cs sum, flipAt int) error {
+func flipChunk(txn *badger.Txn, packs *packSet, cs sum, flipAt int) error {
 	item, err := txn.Get(chunkKey(cs))
 	if err != nil {
 		return fmt.Errorf("cas: chunk %s: %v", cs.digest(), err)
@@ -104,19 +103,22 @@ func flipChunk(txn *badger.Txn, dir string, cs sum, flipAt int) error {
 		return err
 	}
 	if len(v) > 0 && v[0] == fmtPack {
-		return flipPacked(dir, v, flipAt)
+		return flipPacked(packs, v, flipAt)
 	}
 	v[mod(flipAt, len(v))] ^= 0xff
 	return txn.Set(chunkKey(cs), v)
 }
 
 // flipPacked flips one byte of the pack value ptr points at, in the file.
-func flipPacked(storeDir string, ptr []byte, flipAt int) error {
+func flipPacked(packs *packSet, ptr []byte, flipAt int) error {
 	p, err := decodePackPtr(ptr)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(storeDir, packDirName, packName(p.id)), os.O_RDWR, 0)
+	if packs == nil {
+		return fmt.Errorf("cas: pack pointer in a store without packs")
+	}
+	f, err := os.OpenFile(packs.path(p.id), os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
