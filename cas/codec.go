@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -107,18 +108,82 @@ func (s *Store) getCodec() (*codec, error) {
 
 // compressInto appends the compressed stored form of p (format byte
 // included) to dst[:0] and reports whether compressing paid; when it did not,
-// dst's content is unspecified and the caller stores p raw.
-func (c *codec) compressInto(dst, p []byte) ([]byte, bool) {
+// dst's content is unspecified and the caller stores p raw. h, if not nil,
+// carries the choice made for earlier chunks of the same content, and off
+// is p's offset in that content.
+func (c *codec) compressInto(dst, p []byte, h *codecHint, off int64) ([]byte, bool) {
 	if len(p) < minCompress || c.write == fmtRaw {
 		return dst, false
 	}
 	if c.write == fmtZstd && len(p) > 2*sampleSize {
-		return c.compressLarge(dst, p)
+		if out, ok, done := c.compressHinted(dst, p, h, off); done {
+			return out, ok
+		}
+		return c.compressLarge(dst, p, h, off)
 	}
 	if !c.samplePays(p) {
 		return dst, false
 	}
 	return c.compressAll(dst, p)
+}
+
+// A codecHint carries compressLarge's choice from chunk to chunk of one
+// Put: the chunks of a file are mostly alike (a float array, a CSV, random
+// bytes), so the sample is coded only for one chunk in hintEvery, and the
+// others are coded the way it chose, as long as that keeps paying. Safe
+// for concurrent use by a Put's workers.
+type codecHint struct {
+	// v is 0 (no choice yet) or choiceSet | stride<<8 | skip, with the
+	// skip taken relative to the start of the content.
+	v    atomic.Uint32
+	uses atomic.Uint32
+}
+
+const (
+	choiceSet   = 1 << 16
+	strideRaw   = 0xfe // the sample said: store raw
+	strideZstd  = 0xff // the sample said: zstd
+	strideHuff  = 0    // fmtHuff
+	hintEvery   = 8    // a sample is coded at least once in hintEvery chunks
+	hintMinSave = 20   // a hinted huff or lanes coding must save 1/hintMinSave
+)
+
+func (h *codecHint) set(stride, skip int) {
+	if h != nil {
+		h.v.Store(choiceSet | uint32(stride)<<8 | uint32(skip))
+	}
+}
+
+// compressHinted codes p the way h says, unless h says nothing yet or it
+// is time to look at a sample again. done reports whether it decided;
+// otherwise the caller codes a sample.
+func (c *codec) compressHinted(dst, p []byte, h *codecHint, off int64) (out []byte, ok, done bool) {
+	if h == nil {
+		return dst, false, false
+	}
+	v := h.v.Load()
+	if v&choiceSet == 0 || h.uses.Add(1)%hintEvery == 0 {
+		return dst, false, false
+	}
+	stride, skip := int(v>>8&0xff), int(v&0xff)
+	switch stride {
+	case strideRaw:
+		return dst, false, true
+	case strideZstd:
+		out, ok = c.compressAll(dst, p)
+	case strideHuff:
+		out = encodeHuff(append(dst[:0], fmtHuff), p)
+		ok = len(out)-1 <= len(p)-len(p)/hintMinSave
+	default:
+		pskip := (skip + stride - int(off%int64(stride))) % stride
+		out = encodeLanes(append(dst[:0], fmtLanes), p, stride, pskip)
+		ok = len(out)-1 <= len(p)-len(p)/hintMinSave
+	}
+	if !ok {
+		// It stopped paying: the next chunk looks at a sample again.
+		h.v.CompareAndSwap(v, 0)
+	}
+	return out, ok, true
 }
 
 // compressLarge is compressInto's choice for a chunk-sized value under
@@ -128,8 +193,8 @@ func (c *codec) compressInto(dst, p []byte) ([]byte, bool) {
 // the others by a clear margin (≤ 7/8 of it), since it costs four to
 // eight times their CPU; otherwise the smallest of the others, when it
 // saves at least 1/20 (float arrays save 8–16%); else the value is
-// stored raw.
-func (c *codec) compressLarge(dst, p []byte) ([]byte, bool) {
+// stored raw. The choice is left in h for the next chunks.
+func (c *codec) compressLarge(dst, p []byte, h *codecHint, at int64) ([]byte, bool) {
 	off := (len(p) - huffSample) / 2
 	smp := p[off : off+huffSample]
 	sb := sampleBufs.Get().(*[]byte)
@@ -138,7 +203,7 @@ func (c *codec) compressLarge(dst, p []byte) ([]byte, bool) {
 	bestStride, bestSkip, bestN := -1, 0, huffSample
 	out := encodeHuff((*sb)[:0], smp)
 	if len(out) < bestN {
-		bestStride, bestN = 0, len(out)
+		bestStride, bestN = strideHuff, len(out)
 	}
 	if stride, skip, ok := laneGuess(smp); ok {
 		// The sample starts at off in p: the skip at the start of p.
@@ -156,14 +221,18 @@ func (c *codec) compressLarge(dst, p []byte) ([]byte, bool) {
 	zs := smp[huffSample*3/8 : huffSample*5/8]
 	z := c.enc.EncodeAll(zs, (*sb)[:0])
 	if zn := 4 * len(z); zn <= bestN-bestN/8 && pays(zn, huffSample) {
+		h.set(strideZstd, 0)
 		return c.compressAll(dst, p)
 	}
 	if bestStride < 0 || bestN > huffSample-huffSample/20 {
+		h.set(strideRaw, 0)
 		return dst, false
 	}
-	if bestStride == 0 {
+	if bestStride == strideHuff {
+		h.set(strideHuff, 0)
 		out = encodeHuff(append(dst[:0], fmtHuff), p)
 	} else {
+		h.set(bestStride, int((int64(bestSkip)+at)%int64(bestStride)))
 		out = encodeLanes(append(dst[:0], fmtLanes), p, bestStride, bestSkip)
 	}
 	return out, len(out)-1 <= len(p)-len(p)/20
@@ -263,7 +332,7 @@ func (c *codec) encodeFormat(dst, p []byte, f byte) []byte {
 // encode returns the stored form of p: compressed where it pays, else raw.
 // The result never aliases p.
 func (c *codec) encode(p []byte) []byte {
-	if out, ok := c.compressInto(make([]byte, 0, len(p)/2+64), p); ok {
+	if out, ok := c.compressInto(make([]byte, 0, len(p)/2+64), p, nil, 0); ok {
 		return out
 	}
 	out := make([]byte, 1+len(p))

@@ -94,6 +94,20 @@
 // the add kept 1.4 of 2 cores busy. A pack write is one copy, from either
 // worker.
 //
+// The chunks of large content (a chunked Put) go to packs of their own,
+// written with O_DIRECT where the file system takes it (direct.go): one
+// goroutine copies the values into 4 MiB staging buffers aligned to 4 KiB
+// and another writes each full buffer to the disk, past the page cache.
+// Their pointers are committed only after the bytes are written
+// (syncDirect, which writes the filled part of the current buffer when
+// it must), so a killed process leaves only unnamed bytes, as before; a
+// finished pack is trimmed to its last value, so direct and buffered packs
+// look alike. Why: a buffered write puts each byte into a freshly
+// allocated page-cache page, and on the benchmark VM that allocation cost
+// the kernel 0.15 to 1.4 s for 700 MB, run to run; written directly the
+// same bytes took 0.05 s of CPU. Small content, committed one object at a
+// time, keeps the buffered path.
+//
 // # Chunking
 //
 // Content under 512 KiB is not cut: on disk, from 4 KiB it is stored as

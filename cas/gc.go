@@ -317,7 +317,9 @@ func (s *Store) compactPacks(ctx context.Context, rep *GCReport) error {
 	if s.packs == nil {
 		return nil
 	}
-	s.packs.seal()
+	if err := s.packs.seal(); err != nil {
+		return fmt.Errorf("cas: gc: %w", err)
+	}
 	type entry struct {
 		key []byte
 		ptr packPtr
@@ -418,7 +420,9 @@ func (s *Store) compactPacks(ctx context.Context, rep *GCReport) error {
 		rep.PacksDeleted++
 		rep.PacksRewritten++
 	}
-	s.packs.seal()
+	if err := s.packs.seal(); err != nil {
+		return fmt.Errorf("cas: gc: %w", err)
+	}
 	return nil
 }
 

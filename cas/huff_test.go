@@ -159,7 +159,7 @@ func TestCompressChoice(t *testing.T) {
 		{"random", in["random"], fmtRaw},
 		{"logs", logs, fmtZstd},
 	} {
-		out, ok := c.compressInto(nil, tc.p)
+		out, ok := c.compressInto(nil, tc.p, nil, 0)
 		got := fmtRaw
 		if ok {
 			got = out[0]

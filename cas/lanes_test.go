@@ -123,7 +123,7 @@ func TestCompressChoiceUnaligned(t *testing.T) {
 	f32 := huffInputs()["floats"]
 	for off := range 4 {
 		p := f32[off:]
-		out, ok := c.compressInto(nil, p)
+		out, ok := c.compressInto(nil, p, nil, 0)
 		if !ok || out[0] != fmtLanes || float64(len(out)) > 0.86*float64(len(p)) {
 			t.Errorf("float32 from offset %d: format 0x%02x, %d of %d bytes; want fmtLanes at under 86%%", off, out[0], len(out), len(p))
 			continue

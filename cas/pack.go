@@ -94,6 +94,12 @@ type packSet struct {
 	syncs   sync.WaitGroup
 	syncErr error
 
+	// direct writes the values of large content, where the file system
+	// allows O_DIRECT (see direct.go); started on first use.
+	directMu      sync.Mutex
+	direct        *directWriter
+	directChecked bool // whether direct writing was tried (or closed)
+
 	mapMu sync.RWMutex
 	maps  map[uint32][]byte
 	stale [][]byte // replaced mappings, dropped by unmapAll
@@ -199,19 +205,69 @@ func (p *packSet) finish(pf *packFile) {
 	}
 	f := pf.f
 	pf.f = nil
-	p.syncs.Go(func() {
-		err := f.Sync()
-		if cerr := f.Close(); err == nil {
-			err = cerr
+	p.syncs.Go(func() { p.syncClose(f) })
+}
+
+// syncClose fsyncs and closes a retired pack, keeping the first error.
+func (p *packSet) syncClose(f *os.File) {
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		p.mu.Lock()
+		if p.syncErr == nil {
+			p.syncErr = fmt.Errorf("cas: sync %s: %w", filepath.Base(f.Name()), err)
 		}
-		if err != nil {
-			p.mu.Lock()
-			if p.syncErr == nil {
-				p.syncErr = fmt.Errorf("cas: sync %s: %w", filepath.Base(f.Name()), err)
-			}
-			p.mu.Unlock()
+		p.mu.Unlock()
+	}
+}
+
+// appendDirect is appendValue for the chunks of large content: written
+// with O_DIRECT where possible (see direct.go). The pointer may be
+// committed once syncDirect(seq) has returned.
+func (p *packSet) appendDirect(cs sum, format byte, payload []byte) (packPtr, int64, error) {
+	if p.readOnly {
+		return packPtr{}, 0, ErrReadOnly
+	}
+	p.directMu.Lock()
+	if !p.directChecked {
+		p.directChecked = true
+		if useDirect && directWorks(p.dir) {
+			p.direct = newDirectWriter(p)
 		}
-	})
+	}
+	d := p.direct
+	p.directMu.Unlock()
+	if d == nil {
+		ptr, err := p.appendValue(cs, format, payload)
+		return ptr, 0, err
+	}
+	return d.append(cs, format, payload)
+}
+
+func (p *packSet) directWriter() *directWriter {
+	p.directMu.Lock()
+	defer p.directMu.Unlock()
+	return p.direct
+}
+
+// syncDirect returns once the values appendDirect returned seq for, and
+// those before them, are written to their packs.
+func (p *packSet) syncDirect(seq int64) error {
+	if seq == 0 {
+		return nil
+	}
+	return p.directWriter().syncTo(seq)
+}
+
+// finishDirect closes the current direct pack, if any.
+func (p *packSet) finishDirect() error {
+	d := p.directWriter()
+	if d == nil {
+		return nil
+	}
+	return d.finish()
 }
 
 // retire stops appends to the current pack. The caller holds p.mu.
@@ -246,10 +302,12 @@ func (p *packSet) rotate() error {
 
 // seal makes the next append start a new pack (GC compacts into fresh
 // packs and must not append to one it may delete).
-func (p *packSet) seal() {
+func (p *packSet) seal() error {
+	err := p.finishDirect()
 	p.mu.Lock()
 	p.retire()
 	p.mu.Unlock()
+	return err
 }
 
 // sync puts every pack written in this session on the disk: the current
@@ -280,8 +338,20 @@ func (p *packSet) sync() error {
 
 // close syncs and closes the written files and drops every mapping.
 func (p *packSet) close() error {
-	p.seal()
-	err := p.sync()
+	p.directMu.Lock()
+	d := p.direct
+	p.direct, p.directChecked = nil, true // no writer starts after this
+	p.directMu.Unlock()
+	var err error
+	if d != nil {
+		err = d.stop()
+	}
+	if serr := p.seal(); err == nil {
+		err = serr
+	}
+	if serr := p.sync(); err == nil {
+		err = serr
+	}
 	p.unmapAll()
 	return err
 }

@@ -260,10 +260,14 @@ func TestGCCompactsPacks(t *testing.T) {
 	// Pack 0: all garbage. Pack 1: one small live object in much garbage.
 	// Pack 2: all live.
 	put(5<<20, "")
-	s.packs.seal()
+	if err := s.packs.seal(); err != nil {
+		t.Fatal(err)
+	}
 	small := put(1<<20+3, "small")
 	put(8<<20+1, "")
-	s.packs.seal()
+	if err := s.packs.seal(); err != nil {
+		t.Fatal(err)
+	}
 	big := put(4<<20+5, "big")
 	before := packFiles(t, dir)
 	if len(before) != 3 {

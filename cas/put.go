@@ -185,13 +185,13 @@ func (s *Store) putPackedSmall(c *codec, sm sum, data []byte, kind Kind) (Info, 
 		// Pooled buffers and a raw value written from data itself: an add
 		// of thousands of small files allocates nothing per file here.
 		cb := compBufs.Get()
-		out, compressed := c.compressInto((*cb)[:0], data)
+		out, compressed := c.compressInto((*cb)[:0], data, nil, 0)
 		format, payload := fmtRaw, data
 		if compressed {
 			*cb = out
 			format, payload = out[0], out[1:]
 		}
-		ptr, err = s.writePacked(sm, format, payload)
+		ptr, _, err = s.writePacked(sm, format, payload, false)
 		compBufs.Put(cb)
 		if err != nil {
 			return Info{}, err
@@ -273,14 +273,17 @@ func (s *Store) commitObject(c *codec, sm sum, rec *record, chunkPtr []byte) (In
 // the pool when both the hasher and the writer are done with it.
 type chunkJob struct {
 	idx  int
+	off  int64   // offset of the chunk in the content
 	buf  *[]byte // pooled; (*buf)[0] is the raw format byte
 	n    int
 	sum  sum
 	val  []byte  // stored value to write; nil if already stored
 	comp *[]byte // pooled buffer behind val, if compressed
 	// packed is the length of the value written to a pack file, when
-	// val is the pointer to it.
+	// val is the pointer to it, and seq what syncDirect must reach
+	// before the pointer is committed.
 	packed int
+	seq    int64
 	refs   atomic.Int32
 }
 
@@ -331,6 +334,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 	}()
 
 	// Workers: chunk hash, dedup check, compression.
+	var hint codecHint
 	var seenMu sync.Mutex
 	seen := make(map[sum]bool)
 	var wg sync.WaitGroup
@@ -340,7 +344,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 			defer wg.Done()
 			for j := range workCh {
 				if ctx.Err() == nil {
-					s.prepareChunk(ctx, c, j, &seenMu, seen, cancel)
+					s.prepareChunk(ctx, c, j, &hint, &seenMu, seen, cancel)
 				}
 				writeCh <- j
 			}
@@ -353,15 +357,20 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 	go func() {
 		defer close(writeDone)
 		var txn *badger.Txn
-		var pending []*chunkJob
-		var pendingBytes int
+		var pending []*chunkJob // jobs whose buffers the transaction references
+		var pendingN, pendingBytes int
+		var seq int64 // direct pack writes the transaction's pointers need
 		var commits sync.WaitGroup
 		// flush commits asynchronously: Badger applies commits in order, and
 		// the jobs (whose buffers the transaction references) are released
-		// when their commit is done.
+		// when their commit is done. Pointers into packs are committed only
+		// once their values are written.
 		flush := func() {
 			if txn == nil {
 				return
+			}
+			if err := s.packs.syncDirect(seq); err != nil {
+				cancel(fmt.Errorf("cas: put: write chunks: %w", err))
 			}
 			jobs, bytes := pending, pendingBytes
 			commits.Add(1)
@@ -376,7 +385,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 				}
 				commits.Done()
 			})
-			txn, pending, pendingBytes = nil, nil, 0
+			txn, pending, pendingN, pendingBytes = nil, nil, 0, 0
 		}
 		defer commits.Wait()
 		for j := range writeCh {
@@ -407,8 +416,18 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 			}
 			st.newChunks++
 			st.stored += int64(max(j.packed, len(j.val)))
-			pending = append(pending, j)
+			pendingN++
 			pendingBytes += len(j.val)
+			seq = max(seq, j.seq)
+			if j.packed > 0 {
+				// val is a pointer of its own: the chunk's buffers are free.
+				release(j)
+				if pendingN >= 256 {
+					flush()
+				}
+				continue
+			}
+			pending = append(pending, j)
 			if len(pending) >= depth/2 || pendingBytes >= 32<<20 {
 				flush()
 			}
@@ -429,6 +448,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 		total = int64(n)
 		eof := false
 		idx := 0
+		var off int64
 		for {
 			k := cut.next(data[:n])
 			if k < 0 && !eof {
@@ -466,7 +486,8 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 				}
 				copy((*next.buf)[1:], data[k:n])
 			}
-			cur.idx, cur.n = idx, k
+			cur.idx, cur.off, cur.n = idx, off, k
+			off += int64(k)
 			cur.refs.Store(2)
 			hashCh <- cur
 			workCh <- cur
@@ -515,7 +536,7 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 
 // prepareChunk hashes j and, unless the chunk is stored already (or being
 // stored by this Put), prepares its stored value.
-func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, seenMu *sync.Mutex, seen map[sum]bool, cancel context.CancelCauseFunc) {
+func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, hint *codecHint, seenMu *sync.Mutex, seen map[sum]bool, cancel context.CancelCauseFunc) {
 	d := j.data()
 	j.sum = blake3.Sum256(d)
 	seenMu.Lock()
@@ -534,7 +555,7 @@ func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, seenMu 
 		return
 	}
 	cb := compBufs.Get()
-	out, ok := c.compressInto((*cb)[:0], d)
+	out, ok := c.compressInto((*cb)[:0], d, hint, j.off)
 	if ok {
 		*cb = out
 		j.val, j.comp = out, cb
@@ -547,27 +568,34 @@ func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, seenMu 
 	}
 	// The value goes to a pack file here, on this worker; the writer
 	// commits only the pointer.
-	ptr, err := s.writePacked(j.sum, j.val[0], j.val[1:])
+	ptr, seq, err := s.writePacked(j.sum, j.val[0], j.val[1:], true)
 	if err != nil {
 		cancel(err)
 		return
 	}
-	j.packed = len(j.val)
+	j.packed, j.seq = len(j.val), seq
 	j.val = ptr
 }
 
 // writePacked appends the stored value format+payload of chunk cs to a
 // pack, after checking for free space, and returns the encoded pointer
-// that the chunk's Badger entry is to hold.
-func (s *Store) writePacked(cs sum, format byte, payload []byte) ([]byte, error) {
+// that the chunk's Badger entry is to hold. With direct, the value may
+// go to a direct pack (see direct.go), and the pointer may be committed
+// only after syncDirect(seq).
+func (s *Store) writePacked(cs sum, format byte, payload []byte, direct bool) (ptr []byte, seq int64, err error) {
 	if err := s.checkSpace(1 + len(payload)); err != nil {
-		return nil, fmt.Errorf("cas: put: %w", err)
+		return nil, 0, fmt.Errorf("cas: put: %w", err)
 	}
-	p, err := s.packs.appendValue(cs, format, payload)
+	var p packPtr
+	if direct {
+		p, seq, err = s.packs.appendDirect(cs, format, payload)
+	} else {
+		p, err = s.packs.appendValue(cs, format, payload)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("cas: put: write chunk: %w", err)
+		return nil, 0, fmt.Errorf("cas: put: write chunk: %w", err)
 	}
-	return p.encode(), nil
+	return p.encode(), seq, nil
 }
 
 // hasKey reports whether key is present.
