@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -477,7 +478,15 @@ const (
 func (in *Ingester) storeFiles(ctx context.Context, files []*node, opts AddOptions, pr *progress, readBytes *atomic.Int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs := make(chan *node)
+	// Large files are chunked, and each Put of one runs its own pipeline
+	// with several chunks of up to 4 MiB in flight and hashes and
+	// compresses them on every core; bigFiles of them at a time keep both
+	// cores of a small machine busy, while more would only add memory.
+	// The other workers store small files meanwhile, whose Puts wait on
+	// their commits more than they compute, instead of leaving them all
+	// to the end; a worker whose list is done helps with the other one.
+	// Large files go largest first, so that the last one to finish is
+	// short.
 	var (
 		wg       sync.WaitGroup
 		errOnce  sync.Once
@@ -486,39 +495,64 @@ func (in *Ingester) storeFiles(ctx context.Context, files []*node, opts AddOptio
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
-	// Large files are chunked, and each Put of one runs its own pipeline
-	// with several chunks of up to 4 MiB in flight and hashes and
-	// compresses them on every core; bigFiles of them at a time keep both
-	// cores of a small machine busy, while more would only add memory.
-	big := make(chan struct{}, bigFiles)
-	for range min(in.conc, max(1, len(files))) {
+	var bigs, smalls []*node
+	for _, f := range files {
+		if f.mode != cas.ModeSymlink && f.fi.Size() >= bigFile {
+			bigs = append(bigs, f)
+		} else {
+			smalls = append(smalls, f)
+		}
+	}
+	slices.SortStableFunc(bigs, func(a, b *node) int { return cmp.Compare(b.fi.Size(), a.fi.Size()) })
+	var (
+		mu           sync.Mutex
+		bigBusy      int
+		nextB, nextS int
+	)
+	// take returns the next file for a worker that prefers large files
+	// (or small ones), or nil when none is left for it.
+	take := func(preferBig bool) (n *node, isBig bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		bigOK := nextB < len(bigs) && bigBusy < bigFiles
+		switch {
+		case ctx.Err() != nil:
+			return nil, false
+		case bigOK && (preferBig || nextS == len(smalls)):
+			bigBusy++
+			nextB++
+			return bigs[nextB-1], true
+		case nextS < len(smalls):
+			nextS++
+			return smalls[nextS-1], false
+		case nextB < len(bigs):
+			// Only large files are left, and bigFiles are being stored:
+			// this worker is done (the others take the rest).
+			return nil, false
+		}
+		return nil, false
+	}
+	workers := min(in.conc, max(1, len(files)))
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := range jobs {
-				isBig := n.mode != cas.ModeSymlink && n.fi.Size() >= bigFile
-				if isBig {
-					big <- struct{}{}
+			for {
+				n, isBig := take(w < bigFiles)
+				if n == nil {
+					return
 				}
 				if err := in.storeFile(ctx, n, opts, pr, readBytes); err != nil {
 					fail(err)
 				}
 				if isBig {
-					<-big
+					mu.Lock()
+					bigBusy--
+					mu.Unlock()
 				}
 			}
 		}()
 	}
-	for _, f := range files {
-		select {
-		case jobs <- f:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(jobs)
 	wg.Wait()
 	if firstErr != nil {
 		return firstErr
