@@ -37,9 +37,10 @@ const (
 
 // directWriter appends values to direct packs; see above.
 type directWriter struct {
-	p    *packSet
-	reqs chan directReq
-	done chan struct{}
+	p       *packSet
+	reqs    chan directReq
+	done    chan struct{}
+	flushed chan struct{} // closed when flushLoop has returned
 
 	// Owned by run.
 	f        *os.File
@@ -92,15 +93,16 @@ type directWrite struct {
 
 func newDirectWriter(p *packSet) *directWriter {
 	w := &directWriter{
-		p:      p,
-		reqs:   make(chan directReq),
-		done:   make(chan struct{}),
-		free:   make(chan []byte, directQueued+1),
-		writes: make(chan directWrite, directQueued),
+		p:       p,
+		reqs:    make(chan directReq),
+		done:    make(chan struct{}),
+		flushed: make(chan struct{}),
+		free:    make(chan []byte, directQueued+1),
+		writes:  make(chan directWrite, directQueued),
 	}
 	w.cond = sync.NewCond(&w.mu)
 	for range directQueued + 1 {
-		w.free <- alignedBuf(directBuf)
+		w.free <- hugeBuf(directBuf) // page-aligned, so block-aligned
 	}
 	go w.flushLoop()
 	go w.run()
@@ -115,6 +117,13 @@ func alignedBuf(n int) []byte {
 		off = 0
 	}
 	return b[off : off+n : off+n]
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // append copies the value into the current pack and returns its pointer
@@ -158,11 +167,13 @@ func (w *directWriter) call(r directReq) directReply {
 func (w *directWriter) run() {
 	defer func() {
 		close(w.writes)
-		w.mu.Lock()
-		for w.written < w.handed && w.err == nil {
-			w.cond.Wait()
+		<-w.flushed
+		if w.buf != nil {
+			freeBuf(w.buf)
 		}
-		w.mu.Unlock()
+		for range directQueued + 1 - btoi(w.buf != nil) {
+			freeBuf(<-w.free)
+		}
 		close(w.done)
 	}()
 	for r := range w.reqs {
@@ -333,6 +344,7 @@ func (w *directWriter) newPack() error {
 
 // flushLoop writes the handed buffers in order.
 func (w *directWriter) flushLoop() {
+	defer close(w.flushed)
 	for wr := range w.writes {
 		var err error
 		if w.failed() == nil {

@@ -34,10 +34,12 @@ const readStep = 128 << 10
 // the same resident buffers instead of taking fresh pages from the
 // kernel (and giving them back) after every collection: on the 2-core
 // VM a fresh page costs a fault and a zero-fill, tens of thousands of
-// them in an add. At most cap buffers are kept.
+// them in an add. At most cap buffers are kept; a buffer that does not
+// fit is given to drop, if set.
 type bufList struct {
 	free chan *[]byte
 	make func() *[]byte
+	drop func(*[]byte)
 }
 
 func newBufList(n int, mk func() *[]byte) *bufList {
@@ -59,6 +61,9 @@ func (l *bufList) Put(b *[]byte) {
 	select {
 	case l.free <- b:
 	default:
+		if l.drop != nil {
+			l.drop(b)
+		}
 	}
 }
 
@@ -66,9 +71,20 @@ var (
 	// chunkBufs hold one chunk each: byte 0 is reserved for the format
 	// byte, so a raw chunk is stored without copying. Two Puts of the
 	// default depth keep 8 in flight.
-	chunkBufs = newBufList(12, func() *[]byte { b := make([]byte, 1+maxChunk); return &b })
+	// They are hugeBufs, outside the heap.
+	chunkBufs = func() *bufList {
+		l := newBufList(12, func() *[]byte { b := hugeBuf(1 + maxChunk); return &b })
+		l.drop = func(b *[]byte) { freeBuf(*b) }
+		return l
+	}()
 	// compBufs receive compressed chunks.
-	compBufs = newBufList(12, func() *[]byte { b := make([]byte, 0, maxChunk/2); return &b })
+	// Room for a whole chunk: a value that would not fit is not worth
+	// compressing. They are hugeBufs too.
+	compBufs = func() *bufList {
+		l := newBufList(12, func() *[]byte { b := hugeBuf(maxChunk + maxChunk/8)[:0]; return &b })
+		l.drop = func(b *[]byte) { freeBuf(*b) }
+		return l
+	}()
 	// headBufs receive the first minChunk bytes of every Put, which decide
 	// between an inline and a chunked object.
 	headBufs = newBufList(8, func() *[]byte { b := make([]byte, minChunk); return &b })
@@ -188,7 +204,6 @@ func (s *Store) putPackedSmall(c *codec, sm sum, data []byte, kind Kind) (Info, 
 		out, compressed := c.compressInto((*cb)[:0], data, nil, 0)
 		format, payload := fmtRaw, data
 		if compressed {
-			*cb = out
 			format, payload = out[0], out[1:]
 		}
 		ptr, _, err = s.writePacked(sm, format, payload, false)
@@ -557,7 +572,8 @@ func (s *Store) prepareChunk(ctx context.Context, c *codec, j *chunkJob, hint *c
 	cb := compBufs.Get()
 	out, ok := c.compressInto((*cb)[:0], d, hint, j.off)
 	if ok {
-		*cb = out
+		// out is in *cb unless it outgrew it; either way *cb stays the
+		// list's buffer.
 		j.val, j.comp = out, cb
 	} else {
 		compBufs.Put(cb)
