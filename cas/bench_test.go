@@ -130,8 +130,9 @@ func BenchmarkChunker(b *testing.B) {
 		p    cdcParams
 	}{
 		{"128K-512K-2M", cdcParams{min: 128 << 10, avg: 512 << 10, max: 2 << 20, smallBits: 21, largeBits: 17}},
-		{"256K-1M-4M", defaultCDC},
+		{"256K-1M-4M", cdcParams{min: 256 << 10, avg: 1 << 20, max: 4 << 20, smallBits: 22, largeBits: 18}},
 		{"512K-1M-4M", cdcParams{min: 512 << 10, avg: 1 << 20, max: 4 << 20, smallBits: 22, largeBits: 18}},
+		{"768K-1M-4M (default)", defaultCDC},
 		{"512K-1M-8M", cdcParams{min: 512 << 10, avg: 1 << 20, max: 8 << 20, smallBits: 22, largeBits: 18}},
 		{"512K-2M-8M", cdcParams{min: 512 << 10, avg: 2 << 20, max: 8 << 20, smallBits: 23, largeBits: 19}},
 	}

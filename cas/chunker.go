@@ -5,7 +5,7 @@ package cas
 // stricter mask before avgChunk, a looser one after) and no cut before
 // minChunk or after maxChunk. See "Chunking" in doc.go.
 const (
-	minChunk = 512 << 10
+	minChunk = 768 << 10
 	avgChunk = 1 << 20
 	maxChunk = 4 << 20
 )
@@ -20,8 +20,8 @@ type cdcParams struct {
 }
 
 var (
-	// defaultCDC: 512 KiB / 1 MiB / 4 MiB; before 1 MiB a cut is a one in 4
-	// MiB chance per byte, after it one in 256 KiB. Chunks average 1.1 MiB.
+	// defaultCDC: 768 KiB / 1 MiB / 4 MiB; before 1 MiB a cut is a one in 4
+	// MiB chance per byte, after it one in 256 KiB. Chunks average 1.25 MiB.
 	defaultCDC = cdcParams{min: minChunk, avg: avgChunk, max: maxChunk, smallBits: 22, largeBits: 18}
 	// memoryCDC is a quarter scale for in-memory stores, whose Badger
 	// mode caps values at 1 MiB. Digests do not depend on chunking.

@@ -140,7 +140,7 @@ func TestDirectPacks(t *testing.T) {
 			}
 			// One after the other: values smaller than a staging buffer,
 			// read back before the buffer is full.
-			for i, n := range []int{600 << 10, 700 << 10, 5 << 20, 13<<20 + 5} {
+			for i, n := range []int{900 << 10, 1<<20 + 3, 5 << 20, 13<<20 + 5} {
 				put(uint64(i), n)
 			}
 			if direct && s.packs.directWriter() == nil {

@@ -91,7 +91,7 @@ var (
 )
 
 // Put reads r to EOF and stores its content as one object of kind
-// opts.Kind, returning its [Info]. Content below 512 KiB (128 KiB in
+// opts.Kind, returning its [Info]. Content below 768 KiB (128 KiB in
 // memory) is stored whole: inline in the object record, or on disk from 4
 // KiB as one chunk in a pack, keyed by the object's own digest; larger
 // content is split into content-defined chunks,
