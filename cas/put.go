@@ -85,6 +85,10 @@ var (
 		l.drop = func(b *[]byte) { freeBuf(*b) }
 		return l
 	}()
+	// smallBufs receive compressed content stored whole (under a
+	// chunk's minimum): ordinary heap buffers, since the huge pages of a
+	// compBuf would be zeroed 2 MiB at a time for a few KiB.
+	smallBufs = newBufList(8, func() *[]byte { b := make([]byte, 0, minChunk+minChunk/8); return &b })
 	// headBufs receive the first minChunk bytes of every Put, which decide
 	// between an inline and a chunked object.
 	headBufs = newBufList(8, func() *[]byte { b := make([]byte, minChunk); return &b })
@@ -200,14 +204,14 @@ func (s *Store) putPackedSmall(c *codec, sm sum, data []byte, kind Kind) (Info, 
 	if !ok {
 		// Pooled buffers and a raw value written from data itself: an add
 		// of thousands of small files allocates nothing per file here.
-		cb := compBufs.Get()
+		cb := smallBufs.Get()
 		out, compressed := c.compressInto((*cb)[:0], data, nil, 0)
 		format, payload := fmtRaw, data
 		if compressed {
 			format, payload = out[0], out[1:]
 		}
 		ptr, _, err = s.writePacked(sm, format, payload, false)
-		compBufs.Put(cb)
+		smallBufs.Put(cb)
 		if err != nil {
 			return Info{}, err
 		}

@@ -31,7 +31,9 @@ type Options struct {
 	LockTimeout time.Duration
 
 	// Concurrency is the number of goroutines one Put uses to hash and
-	// compress chunks. ≤0 means runtime.GOMAXPROCS(0).
+	// compress chunks. ≤0 means one per CPU the process may use (the
+	// smaller of runtime.GOMAXPROCS(0) and runtime.NumCPU(): a program
+	// may run more Ps than cores, for goroutines blocked in system calls).
 	Concurrency int
 
 	// Compression is the codec for values this Store writes. The zero
@@ -54,7 +56,7 @@ func (o Options) withDefaults() Options {
 		o.LockTimeout = 10 * time.Minute
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = runtime.GOMAXPROCS(0)
+		o.Concurrency = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
 	return o
 }
