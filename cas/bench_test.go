@@ -199,3 +199,43 @@ func BenchmarkCompress(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCodecHint codes 64 MiB of each kind in chunk-sized values
+// (1 MiB, cut 777 bytes apart so that element alignment varies) the way
+// Put's workers do, with the choice carried from chunk to chunk
+// (codecHint) and without it (a sample coded for every chunk). bytes is
+// the total stored: the hint must not cost space.
+func BenchmarkCodecHint(b *testing.B) {
+	for _, kind := range []string{"float32", "csv", "random"} {
+		data := benchData(kind, 64<<20)
+		for _, hinted := range []bool{false, true} {
+			name := kind + map[bool]string{false: "/sample-each", true: "/hint"}[hinted]
+			b.Run(name, func(b *testing.B) {
+				c, err := newCodec(1, CompressZstd)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.close()
+				dst := make([]byte, 0, maxChunk+maxChunk/8)
+				b.SetBytes(int64(len(data)))
+				var total int
+				for b.Loop() {
+					var h *codecHint
+					if hinted {
+						h = new(codecHint)
+					}
+					total = 0
+					for off := 0; off+1<<20 <= len(data); off += 1<<20 + 777 {
+						out, ok := c.compressInto(dst, data[off:off+1<<20], h, int64(off))
+						if ok {
+							total += len(out)
+						} else {
+							total += 1 + 1<<20
+						}
+					}
+				}
+				b.ReportMetric(float64(total), "bytes")
+			})
+		}
+	}
+}
