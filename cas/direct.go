@@ -329,7 +329,7 @@ func (w *directWriter) newPack() error {
 	id := p.nextID
 	p.nextID++
 	p.mu.Unlock()
-	f, err := openDirect(p.path(id))
+	f, err := openPack(p.path(id))
 	if err != nil {
 		return w.fail(fmt.Errorf("cas: new pack: %w", err))
 	}
@@ -361,6 +361,9 @@ func (w *directWriter) flushLoop() {
 		w.mu.Unlock()
 	}
 }
+
+// openPack creates a direct pack file (tests substitute one that fails).
+var openPack = openDirect
 
 // useDirect: whether to write direct packs where they work (tests turn
 // it off to cover the buffered path on every file system).

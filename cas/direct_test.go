@@ -222,3 +222,62 @@ func checkPackEnd(t *testing.T, path string) {
 		t.Errorf("%s: entries end at %d, file at %d", filepath.Base(path), off, len(b))
 	}
 }
+
+// TestDirectWriteError: when the direct writes fail (here: the pack is
+// open read-only, so every write returns EBADF), Put returns the error
+// instead of hanging or committing, later Puts fail the same way, and the
+// store reopened afterwards fscks clean: no pointer was committed to bytes
+// that never reached the file.
+func TestDirectWriteError(t *testing.T) {
+	if runtime.GOOS != "linux" || !directWorks(t.TempDir()) {
+		t.Skip("no O_DIRECT here")
+	}
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), ".rigor")
+	s, err := Init(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := openPack
+	openPack = func(name string) (*os.File, error) {
+		f, err := os.Create(name)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		return os.Open(name)
+	}
+	defer func() { openPack = old }()
+	kept, err := s.Put(ctx, bytes.NewReader([]byte("small content, stored inline")), PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		_, err := s.Put(ctx, bytes.NewReader(directContent(uint64(i), 3<<20)), PutOptions{})
+		if err == nil {
+			t.Fatalf("Put %d with failing pack writes succeeded", i)
+		}
+		t.Logf("Put %d: %v", i, err)
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close after failed pack writes reported no error")
+	}
+	openPack = old
+	s, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep := fsckClean(t, s)
+	if rep.Objects != 1 {
+		t.Errorf("fsck saw %d objects, want 1 (the inline one)", rep.Objects)
+	}
+	checkContent(t, s, kept.Digest, []byte("small content, stored inline"))
+	// The store works again once writes do.
+	data := directContent(9, 3<<20)
+	info, err := s.Put(ctx, bytes.NewReader(data), PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkContent(t, s, info.Digest, data)
+}

@@ -389,7 +389,15 @@ func (s *Store) putChunked(parent context.Context, c *codec, head []byte, r io.R
 				return
 			}
 			if err := s.packs.syncDirect(seq); err != nil {
+				// The values are not all written: none of these pointers
+				// may be committed.
 				cancel(fmt.Errorf("cas: put: write chunks: %w", err))
+				txn.Discard()
+				for _, j := range pending {
+					release(j)
+				}
+				txn, pending, pendingN, pendingBytes = nil, nil, 0, 0
+				return
 			}
 			jobs, bytes := pending, pendingBytes
 			commits.Add(1)
