@@ -102,7 +102,11 @@ func newDirectWriter(p *packSet) *directWriter {
 	}
 	w.cond = sync.NewCond(&w.mu)
 	for range directQueued + 1 {
-		w.free <- hugeBuf(directBuf) // page-aligned, so block-aligned
+		b := hugeBuf(directBuf) // a mapping, page-aligned
+		if uintptr(unsafe.Pointer(&b[0]))%directBlock != 0 {
+			b = alignedBuf(directBuf) // heap memory, where mapping failed
+		}
+		w.free <- b
 	}
 	go w.flushLoop()
 	go w.run()
@@ -117,13 +121,6 @@ func alignedBuf(n int) []byte {
 		off = 0
 	}
 	return b[off : off+n : off+n]
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // append copies the value into the current pack and returns its pointer
@@ -169,9 +166,10 @@ func (w *directWriter) run() {
 		close(w.writes)
 		<-w.flushed
 		if w.buf != nil {
-			freeBuf(w.buf)
+			w.free <- w.buf
+			w.buf = nil
 		}
-		for range directQueued + 1 - btoi(w.buf != nil) {
+		for range directQueued + 1 {
 			freeBuf(<-w.free)
 		}
 		close(w.done)
