@@ -208,10 +208,15 @@ func Transfer(ctx context.Context, src, dst Store, runs []Run, opts Options) (st
 		if res.Status != Sent && res.Status != Replaced {
 			continue
 		}
-		if err := dst.SetRef(ctx, res.Ref, res.Other, res.Root); err != nil {
+		// Index entries first, then the ref: a process killed in between
+		// leaves entries of a run that is not there yet, which the next
+		// transfer writes again before it sets the ref; the other order
+		// left a run whose lineage was never written (the next transfer
+		// finds the ref in place and skips the run).
+		if err := WriteIndexEntries(ctx, dst, entries[res.RunID], res.Status == Replaced); err != nil {
 			return st, fmt.Errorf("run %s: %w", res.RunID, err)
 		}
-		if err := WriteIndexEntries(ctx, dst, entries[res.RunID], res.Status == Replaced); err != nil {
+		if err := dst.SetRef(ctx, res.Ref, res.Other, res.Root); err != nil {
 			return st, fmt.Errorf("run %s: %w", res.RunID, err)
 		}
 		finished[res.RunID] = true

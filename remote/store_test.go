@@ -269,3 +269,45 @@ func TestStoreCheck(t *testing.T) {
 		}
 	}
 }
+
+// indexFailer fails every write to one index of the store it wraps.
+type indexFailer struct {
+	*cas.Store
+	index string
+}
+
+func (f *indexFailer) PutIndex(ctx context.Context, index string, key, value []byte) error {
+	if index == f.index {
+		return errors.New("injected: index write failed")
+	}
+	return f.Store.PutIndex(ctx, index, key, value)
+}
+
+// TestPullIndexBeforeRef: a pull stopped while it writes a run's index
+// entries (as a killed one would be) has not set the run's ref yet, so
+// the next pull moves the run again and writes its lineage; verify finds
+// the index and the ref in agreement. (With the ref set first, the next
+// pull found the run in place and its lineage stayed missing.)
+func TestPullIndexBeforeRef(t *testing.T) {
+	a, b := newStoreDir(t), newStoreDir(t)
+	r := recordRun(t, a, "EXP-01", 1, randomFile(t, 1<<20), "")
+	sb := openStore(t, b)
+	rem := StoreRemote{Dir: a}
+	if _, err := rem.Pull(t.Context(), &indexFailer{Store: sb, index: spec.LineageOutIndex}, nil, Options{}); err == nil {
+		t.Fatal("pull with failing index writes succeeded")
+	}
+	if _, err := sb.GetRef(t.Context(), r.Ref); !errors.Is(err, cas.ErrRefNotFound) {
+		t.Fatalf("ref after a pull that failed writing the index: %v, want none", err)
+	}
+	st, err := rem.Pull(t.Context(), sb, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statusOf(st, r.RunID) != Sent {
+		t.Errorf("second pull: run %s %v, want sent", r.RunID, statusOf(st, r.RunID))
+	}
+	if len(indexEntries(t, sb, spec.LineageOutIndex, r.RunID)) == 0 {
+		t.Error("no lineage-out entries after the second pull")
+	}
+	verifyDeep(t, sb)
+}

@@ -626,10 +626,12 @@ func (r *Registry) Pull(ctx context.Context, local remote.Store, names []string,
 		if entries.RunID != run.RunID || entries.Ref != run.Ref || entries.Root != run.Root {
 			return st, fmt.Errorf("%s: run %s: index entries name run %s: %w", r.name, run.RunID, entries.RunID, remote.ErrBadRemoteData)
 		}
-		if err := local.SetRef(ctx, run.Ref, p.res.Other, run.Root); err != nil {
+		// Index entries before the ref, as remote.StoreRemote.Pull does:
+		// a kill in between must not leave a run without its lineage.
+		if err := remote.WriteIndexEntries(ctx, local, entries, p.res.Status == remote.Replaced); err != nil {
 			return st, fmt.Errorf("run %s: %w", run.RunID, err)
 		}
-		if err := remote.WriteIndexEntries(ctx, local, entries, p.res.Status == remote.Replaced); err != nil {
+		if err := local.SetRef(ctx, run.Ref, p.res.Other, run.Root); err != nil {
 			return st, fmt.Errorf("run %s: %w", run.RunID, err)
 		}
 		finished[run.RunID] = true
